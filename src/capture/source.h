@@ -1,0 +1,57 @@
+/* Capture sources: classic pcap (both byte orders, micro/nanosecond) and pcapng (any
+ * number of sections and interfaces, per-interface link type and timestamp resolution,
+ * both byte orders), from a file, standard input ("-"), or a gzip/zstd-compressed stream
+ * (detected by magic bytes, not by name). The packet bytes lent by nfm_source_next stay
+ * valid until the next call; the source owns them. */
+#ifndef NFM_CAPTURE_SOURCE_H
+#define NFM_CAPTURE_SOURCE_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct nfm_source;
+
+struct nfm_raw_packet {
+	uint64_t ts_ns;        /* nanoseconds since the Unix epoch (UTC) */
+	uint32_t cap_len;      /* bytes in data */
+	uint32_t wire_len;     /* original length (>= cap_len; fixed up if a record lies) */
+	int linktype;          /* LINKTYPE_ value of the packet's interface */
+	uint32_t interface_id; /* pcapng interface index (0 for classic pcap) */
+	uint64_t offset;       /* byte offset of the record in the (decompressed) stream */
+	const uint8_t *data;   /* cap_len bytes, valid until the next nfm_source_next */
+};
+
+enum nfm_capture_format { NFM_CAPFMT_PCAP = 1, NFM_CAPFMT_PCAPNG = 2 };
+enum nfm_compression { NFM_COMP_NONE = 0, NFM_COMP_GZIP = 1, NFM_COMP_ZSTD = 2 };
+
+/* Anomalies that do not stop reading; counted for the report. */
+struct nfm_source_stats {
+	uint64_t records;            /* packet records returned */
+	uint64_t caplen_fixed;       /* records whose caplen exceeded origlen or snaplen */
+	uint64_t ts_fixed;           /* sub-second field out of range, normalised */
+	uint64_t blocks_skipped;     /* pcapng blocks skipped (NRB, ISB, custom, unknown) */
+	uint64_t bad_interface;      /* pcapng packets naming an undefined interface */
+};
+
+/* path "-" reads standard input. Returns 0 or a negative enum nfm_err with err filled
+ * ("FILE: not a pcap or pcapng capture", "FILE: No such file or directory", ...). */
+int nfm_source_open(struct nfm_source **out, const char *path, struct nfm_error *err);
+
+/* 1: a packet was returned; 0: clean end of input; < 0: error. NFM_ERR_TRUNCATED means the
+ * input ends inside a record (err->offset is where the incomplete record starts); the
+ * packets returned before stay valid results. */
+int nfm_source_next(struct nfm_source *src, struct nfm_raw_packet *pkt, struct nfm_error *err);
+
+enum nfm_capture_format nfm_source_format(const struct nfm_source *src);
+enum nfm_compression nfm_source_compression(const struct nfm_source *src);
+/* Link type of the first interface (classic pcap: the file's). -1 before any interface. */
+int nfm_source_linktype(const struct nfm_source *src);
+/* Bytes consumed from the underlying file so far (compressed bytes when compressed) and
+ * the file's size (0 when unknown: pipes, stdin). For progress display. */
+uint64_t nfm_source_bytes_read(const struct nfm_source *src);
+uint64_t nfm_source_file_size(const struct nfm_source *src);
+const struct nfm_source_stats *nfm_source_stats(const struct nfm_source *src);
+void nfm_source_close(struct nfm_source *src); /* NULL is fine */
+
+#endif

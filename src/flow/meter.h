@@ -1,0 +1,80 @@
+/* The flow meter: decoded packets in, expired flow records out (through a sink callback,
+ * in expiry order). Memory is bounded by active flows: a flow is handed to the sink as
+ * soon as it expires and its slot is reused. One meter per input; not thread-safe. */
+#ifndef NFM_FLOW_METER_H
+#define NFM_FLOW_METER_H
+
+#include <stdint.h>
+
+#include "decode/decode.h"
+#include "flow/record.h"
+
+/* Protocol selection (--protocols). */
+enum {
+	NFM_PROTO_TCP = 1u << 0,
+	NFM_PROTO_UDP = 1u << 1,
+	NFM_PROTO_ICMP = 1u << 2,  /* ICMP and ICMPv6 */
+	NFM_PROTO_ARP = 1u << 3,
+	NFM_PROTO_DNS = 1u << 4,   /* UDP or TCP with port 53, 5353 (mDNS) or 5355 (LLMNR) */
+	NFM_PROTO_OTHER = 1u << 5, /* any other IP protocol (SCTP, GRE, ESP, ...) */
+	NFM_PROTO_ALL = 0x3f,
+};
+
+struct nfm_meter_config {
+	uint64_t idle_timeout_ns;   /* --flow-timeout; 0 disables */
+	uint64_t active_timeout_ns; /* --active-timeout; 0 disables */
+	uint64_t tcp_linger_ns;     /* how long a closed/reset connection takes stray packets */
+	uint64_t max_flows;         /* 0: no limit; else flows beyond the first N are not metered */
+	uint64_t max_active_flows;  /* 0: no limit; else the oldest-idle flow is evicted */
+	unsigned protocols;         /* NFM_PROTO_* mask; 0 means all */
+	struct nfm_decode_options decode;
+};
+
+void nfm_meter_config_default(struct nfm_meter_config *cfg);
+
+/* Counters for the report. Every packet read lands in exactly one of:
+ * flow_packets, nonip[], decode_status[TRUNCATED|MALFORMED|UNSUPPORTED], filtered,
+ * over_max_flows, fragments_unmatched. */
+struct nfm_counters {
+	uint64_t packets;           /* frames read */
+	uint64_t wire_bytes;        /* sum of on-wire lengths of the frames read */
+	uint64_t decode_status[NFM_DECODE_STATUS_COUNT];
+	uint64_t nonip[NFM_NONIP_KIND_COUNT];
+	uint64_t flow_packets;      /* packets counted in some flow */
+	uint64_t filtered;          /* IP/ARP packets excluded by --protocols */
+	uint64_t over_max_flows;    /* packets of flows beyond --max-flows */
+	uint64_t fragments_unmatched; /* non-first fragments whose flow was not found */
+	uint64_t fragments;         /* fragments seen (all) */
+	uint64_t l4_truncated;      /* packets whose payload was cut by the snaplen */
+	uint64_t ts_backwards;      /* packets older than the newest seen so far */
+	uint64_t flows_created;
+	uint64_t flows_written;
+	uint64_t flows_by_reason[NFM_END_REASON_COUNT];
+	uint64_t peak_active_flows;
+	uint64_t first_ts_ns, last_ts_ns; /* capture time span (0 when no packet) */
+};
+
+/* Returns nonzero to stop the meter (e.g. a write error); the meter then stops calling. */
+typedef int (*nfm_flow_sink)(void *ctx, const struct nfm_flow_record *rec);
+
+struct nfm_meter;
+
+/* cfg is copied. NULL on allocation failure. */
+struct nfm_meter *nfm_meter_new(const struct nfm_meter_config *cfg, nfm_flow_sink sink,
+				void *sink_ctx);
+void nfm_meter_free(struct nfm_meter *m); /* does not flush; NULL is fine */
+
+/* Decodes and meters one frame. Returns 0, or the sink's nonzero value. */
+int nfm_meter_frame(struct nfm_meter *m, const uint8_t *data, uint32_t cap_len,
+		    uint32_t wire_len, uint64_t ts_ns, int linktype);
+/* Meters an already decoded packet (status OK). */
+int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *pkt);
+/* Writes every remaining flow (reason EOF) in creation order. */
+int nfm_meter_finish(struct nfm_meter *m);
+/* True when --max-flows is reached and every metered flow has been written: reading on
+ * cannot change the output. */
+int nfm_meter_done(const struct nfm_meter *m);
+const struct nfm_counters *nfm_meter_counters(const struct nfm_meter *m);
+uint64_t nfm_meter_active_flows(const struct nfm_meter *m);
+
+#endif

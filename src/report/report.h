@@ -1,0 +1,34 @@
+/* The analysis report written beside each output: packet accounting, flows by protocol
+ * and connection state, top talkers and top flows, duration/size/rate distributions,
+ * as text and as JSON. Memory is bounded: top lists and histograms have fixed size
+ * (top talkers use a bounded Space-Saving summary, exact while distinct addresses fit). */
+#ifndef NFM_REPORT_REPORT_H
+#define NFM_REPORT_REPORT_H
+
+#include <stdio.h>
+
+#include "capture/source.h"
+#include "flow/meter.h"
+#include "flow/record.h"
+#include "util/err.h"
+
+struct nfm_report;
+
+struct nfm_report *nfm_report_new(void);
+void nfm_report_free(struct nfm_report *rep);
+
+/* An input that contributed to the report (several with --merge). status_msg is "" for a
+ * clean read, or the warning/error text (e.g. truncation with offset). */
+void nfm_report_add_input(struct nfm_report *rep, const char *name, const char *format,
+			  const struct nfm_counters *c, const struct nfm_source_stats *s,
+			  const char *status_msg);
+/* Every written flow passes here (after the --protocols / --max-flows selection). */
+void nfm_report_add_flow(struct nfm_report *rep, const struct nfm_flow_record *rec);
+void nfm_report_set_elapsed(struct nfm_report *rep, double seconds);
+
+int nfm_report_write_text(const struct nfm_report *rep, FILE *fp);
+int nfm_report_write_json(const struct nfm_report *rep, FILE *fp);
+/* Writes <base>.txt and <base>.json atomically. */
+int nfm_report_save(const struct nfm_report *rep, const char *base, struct nfm_error *err);
+
+#endif
