@@ -1,0 +1,47 @@
+/* Command-line options: one table drives parsing, --help and the man-page check. */
+#ifndef NFM_CLI_OPTIONS_H
+#define NFM_CLI_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "export/exporter.h"
+#include "flow/meter.h"
+
+/* Exit codes (docs/nexusflowmeter.1, README). */
+enum {
+	NFM_EXIT_OK = 0,
+	NFM_EXIT_ERROR = 1,      /* an input could not be read or an output not written */
+	NFM_EXIT_USAGE = 2,      /* bad command line */
+	NFM_EXIT_PARTIAL = 3,    /* outputs written, but an input was damaged (truncated or
+				  * corrupt part-way) or, in batch mode, some inputs failed */
+	NFM_EXIT_INTERRUPTED = 130,
+};
+
+struct nfm_cli {
+	const char *input;        /* positional pcap_file ("-" = stdin) */
+	const char *output;       /* positional output_file ("-" = stdout) */
+	const char *directory;    /* -d */
+	const char *output_dir;   /* -c */
+	const char *report_dir;   /* --report-dir */
+	bool merge, split, stream, verbose, quiet, no_report, extended, list_columns;
+	bool help, version, progress_forced_off;
+	bool have_format;
+	enum nfm_format format;
+	uint64_t preview;         /* --quick-preview N (0 = off) */
+	uint64_t chunk_mb;        /* --chunk-size: memory budget for active flows */
+	unsigned workers;         /* --max-workers */
+	struct nfm_meter_config meter;
+};
+
+/* Parses argv. Returns 0, or NFM_EXIT_USAGE after printing one error line and a hint to
+ * err. */
+int nfm_cli_parse(int argc, char **argv, struct nfm_cli *cli, FILE *err);
+void nfm_cli_usage(FILE *fp);  /* the short usage line */
+void nfm_cli_help(FILE *fp);   /* full --help from the option table */
+/* Every long option name, NULL-terminated (for the man-page test). */
+void nfm_cli_list_options(FILE *fp);
+
+#endif

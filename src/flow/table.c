@@ -1,0 +1,295 @@
+#include "flow/table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_SHIFT 14
+#define CHUNK_SIZE (1u << CHUNK_SHIFT)
+#define INITIAL_SLOTS 1024u
+#define MIGRATE_STEP 16u /* old slots moved per add while growing */
+#define REF_EMPTY 0u
+#define REF_TOMB UINT32_MAX /* only in an index being drained */
+
+struct slot {
+	uint32_t hlo; /* low 32 bits of the hash: home position and a cheap filter */
+	uint32_t ref; /* entry index + 1; REF_EMPTY; REF_TOMB */
+};
+
+struct index {
+	struct slot *slots;
+	size_t mask;
+	size_t used;
+};
+
+struct nfm_flow_table {
+	uint64_t seed;
+	struct index cur;
+	struct index old;      /* being migrated into cur; slots NULL when not growing */
+	size_t migrate_pos;
+	struct nfm_flow **chunks;
+	size_t nchunks, chunk_cap;
+	uint32_t next_unused;  /* entries [0, next_unused) have been handed out once */
+	uint32_t free_head;    /* free entries, linked through link_next[0] */
+	size_t count;
+};
+
+static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static uint64_t fmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+uint64_t nfm_flow_key_hash(const struct nfm_flow_table *t, const struct nfm_flow_key *k)
+{
+	_Static_assert(sizeof(struct nfm_flow_key) == 48, "key is six 64-bit words");
+	const unsigned char *p = (const unsigned char *)k;
+	uint64_t h = t->seed ^ 0x9e3779b97f4a7c15ULL;
+	for (size_t i = 0; i < sizeof *k; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h ^= rotl64(w * 0x87c37b91114253d5ULL, 31) * 0x4cf5ad432745937fULL;
+		h = rotl64(h, 27) * 5 + 0x52dce729;
+	}
+	return fmix64(h ^ sizeof *k);
+}
+
+static int index_init(struct index *ix, size_t nslots)
+{
+	ix->slots = calloc(nslots, sizeof *ix->slots);
+	if (!ix->slots)
+		return -1;
+	ix->mask = nslots - 1;
+	ix->used = 0;
+	return 0;
+}
+
+struct nfm_flow_table *nfm_flow_table_new(uint64_t seed)
+{
+	struct nfm_flow_table *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->seed = seed;
+	t->free_head = NFM_FLOW_NONE;
+	if (index_init(&t->cur, INITIAL_SLOTS) != 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void nfm_flow_table_free(struct nfm_flow_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nchunks; i++)
+		free(t->chunks[i]);
+	free(t->chunks);
+	free(t->cur.slots);
+	free(t->old.slots);
+	free(t);
+}
+
+struct nfm_flow *nfm_flow_table_at(const struct nfm_flow_table *t, uint32_t idx)
+{
+	return &t->chunks[idx >> CHUNK_SHIFT][idx & (CHUNK_SIZE - 1)];
+}
+
+uint32_t nfm_flow_table_index_of(const struct nfm_flow_table *t, const struct nfm_flow *f)
+{
+	(void)t;
+	return f->self;
+}
+
+static int key_eq(const struct nfm_flow_key *x, const struct nfm_flow_key *y)
+{
+	return memcmp(x, y, sizeof *x) == 0;
+}
+
+/* Position of the slot referring to entry ref in ix, or SIZE_MAX. */
+static size_t index_find(const struct nfm_flow_table *t, const struct index *ix,
+			 const struct nfm_flow_key *k, uint64_t hash, uint32_t *ref_out)
+{
+	uint32_t hlo = (uint32_t)hash;
+	size_t pos = hlo & ix->mask;
+	for (;;) {
+		const struct slot *s = &ix->slots[pos];
+		if (s->ref == REF_EMPTY)
+			return SIZE_MAX;
+		if (s->ref != REF_TOMB && s->hlo == hlo &&
+		    key_eq(&nfm_flow_table_at(t, s->ref - 1)->key, k)) {
+			*ref_out = s->ref;
+			return pos;
+		}
+		pos = (pos + 1) & ix->mask;
+	}
+}
+
+struct nfm_flow *nfm_flow_table_find(struct nfm_flow_table *t, const struct nfm_flow_key *k,
+				     uint64_t hash)
+{
+	uint32_t ref;
+	if (index_find(t, &t->cur, k, hash, &ref) != SIZE_MAX)
+		return nfm_flow_table_at(t, ref - 1);
+	if (t->old.slots && index_find(t, &t->old, k, hash, &ref) != SIZE_MAX)
+		return nfm_flow_table_at(t, ref - 1);
+	return NULL;
+}
+
+static void index_put(struct index *ix, uint64_t hash, uint32_t ref)
+{
+	uint32_t hlo = (uint32_t)hash;
+	size_t pos = hlo & ix->mask;
+	while (ix->slots[pos].ref != REF_EMPTY)
+		pos = (pos + 1) & ix->mask;
+	ix->slots[pos].hlo = hlo;
+	ix->slots[pos].ref = ref;
+	ix->used++;
+}
+
+/* Moves up to MIGRATE_STEP slots of the old index into the current one. */
+static void migrate_some(struct nfm_flow_table *t)
+{
+	size_t end = t->old.mask + 1;
+	for (unsigned n = 0; n < MIGRATE_STEP && t->migrate_pos < end; n++, t->migrate_pos++) {
+		struct slot *s = &t->old.slots[t->migrate_pos];
+		if (s->ref != REF_EMPTY && s->ref != REF_TOMB) {
+			const struct nfm_flow *f = nfm_flow_table_at(t, s->ref - 1);
+			index_put(&t->cur, f->hash, s->ref);
+			t->old.used--;
+			/* A tombstone, not empty: later entries' probe runs pass through here. */
+			s->ref = REF_TOMB;
+		}
+	}
+	if (t->migrate_pos >= end || t->old.used == 0) {
+		free(t->old.slots);
+		t->old.slots = NULL;
+		t->old.used = 0;
+	}
+}
+
+static int maybe_grow(struct nfm_flow_table *t)
+{
+	if (t->old.slots) {
+		migrate_some(t);
+		return 0;
+	}
+	size_t nslots = t->cur.mask + 1;
+	if ((t->cur.used + 1) * 4 <= nslots * 3)
+		return 0;
+	struct index bigger;
+	if (index_init(&bigger, nslots * 2) != 0)
+		return -1;
+	t->old = t->cur;
+	t->cur = bigger;
+	t->migrate_pos = 0;
+	migrate_some(t);
+	return 0;
+}
+
+static struct nfm_flow *entry_alloc(struct nfm_flow_table *t, uint32_t *idx_out)
+{
+	uint32_t idx;
+	if (t->free_head != NFM_FLOW_NONE) {
+		idx = t->free_head;
+		t->free_head = nfm_flow_table_at(t, idx)->link_next[0];
+	} else {
+		if (t->next_unused == NFM_FLOW_NONE - 1)
+			return NULL;
+		if ((t->next_unused >> CHUNK_SHIFT) >= t->nchunks) {
+			if (t->nchunks == t->chunk_cap) {
+				size_t cap = t->chunk_cap ? t->chunk_cap * 2 : 16;
+				struct nfm_flow **c = realloc(t->chunks, cap * sizeof *c);
+				if (!c)
+					return NULL;
+				t->chunks = c;
+				t->chunk_cap = cap;
+			}
+			/* calloc: pages are only touched as entries are used. */
+			struct nfm_flow *chunk = calloc(CHUNK_SIZE, sizeof *chunk);
+			if (!chunk)
+				return NULL;
+			t->chunks[t->nchunks++] = chunk;
+		}
+		idx = t->next_unused++;
+	}
+	*idx_out = idx;
+	return nfm_flow_table_at(t, idx);
+}
+
+struct nfm_flow *nfm_flow_table_add(struct nfm_flow_table *t, const struct nfm_flow_key *k,
+				    uint64_t hash)
+{
+	if (maybe_grow(t) != 0)
+		return NULL;
+	uint32_t idx;
+	struct nfm_flow *f = entry_alloc(t, &idx);
+	if (!f)
+		return NULL;
+	memset(f, 0, sizeof *f);
+	f->key = *k;
+	f->hash = hash;
+	f->self = idx;
+	index_put(&t->cur, hash, idx + 1);
+	t->count++;
+	return f;
+}
+
+/* Backward-shift deletion: keeps probe runs intact without tombstones. */
+static void index_delete_at(struct index *ix, size_t i)
+{
+	size_t j = i;
+	for (;;) {
+		j = (j + 1) & ix->mask;
+		struct slot sj = ix->slots[j];
+		if (sj.ref == REF_EMPTY)
+			break;
+		size_t home = sj.hlo & ix->mask;
+		/* Move sj back to i unless its home lies cyclically in (i, j]. */
+		int home_in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+		if (!home_in_range) {
+			ix->slots[i] = sj;
+			i = j;
+		}
+	}
+	ix->slots[i].ref = REF_EMPTY;
+	ix->slots[i].hlo = 0;
+	ix->used--;
+}
+
+void nfm_flow_table_remove(struct nfm_flow_table *t, struct nfm_flow *f)
+{
+	uint32_t ref;
+	size_t pos = index_find(t, &t->cur, &f->key, f->hash, &ref);
+	if (pos != SIZE_MAX) {
+		index_delete_at(&t->cur, pos);
+	} else if (t->old.slots) {
+		pos = index_find(t, &t->old, &f->key, f->hash, &ref);
+		if (pos != SIZE_MAX) {
+			t->old.slots[pos].ref = REF_TOMB;
+			t->old.used--;
+		}
+	}
+	if (pos == SIZE_MAX)
+		return; /* not in the table: nothing to free */
+	uint32_t idx = ref - 1;
+	f->link_next[0] = t->free_head;
+	t->free_head = idx;
+	t->count--;
+}
+
+size_t nfm_flow_table_count(const struct nfm_flow_table *t) { return t->count; }
+
+size_t nfm_flow_table_memory(const struct nfm_flow_table *t)
+{
+	size_t bytes = sizeof *t + (t->cur.mask + 1) * sizeof(struct slot);
+	if (t->old.slots)
+		bytes += (t->old.mask + 1) * sizeof(struct slot);
+	bytes += t->nchunks * CHUNK_SIZE * sizeof(struct nfm_flow);
+	return bytes;
+}
