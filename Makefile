@@ -28,7 +28,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 PROG := $(if $(filter 1,$(SAN)),$(BUILD)/nexusflowmeter,nexusflowmeter)
 
-.PHONY: all test check unit clean sample bench install
+.PHONY: all test check unit tools clean sample bench install
 all: $(PROG) $(BUILD)/nfm-gencap
 
 $(BUILD)/%.o: %.c
@@ -54,11 +54,16 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnfm.a
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(BUILD)/libnfm.a $(LDFLAGS) $(LDLIBS)
 
 unit: $(UNIT_BIN)
+tools: $(TOOL_BIN)
 
-# The whole suite: unit tests, golden end-to-end tests, the shared-corpus run and the
-# tshark differential test. Ends with "N passed, N failed".
-test check: $(PROG) $(BUILD)/nfm-gencap $(UNIT_BIN) $(TOOL_BIN)
+# The whole suite with this build: unit tests, golden end-to-end tests, CLI tests, the
+# shared-corpus run and the tshark differential test. Ends with "N passed, N failed".
+test: $(PROG) $(BUILD)/nfm-gencap $(UNIT_BIN) $(TOOL_BIN)
 	NFM_BUILD=$(BUILD) NFM_PROG=$(PROG) tests/run.sh
+
+# What CI runs: the suite with the normal build and again under ASan+UBSan.
+check:
+	tests/check.sh
 
 # Makes a sample capture with the project's own generator and converts it.
 sample: all

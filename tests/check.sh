@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make check`: the whole suite twice, with the normal build and with the
+# AddressSanitizer + UndefinedBehaviorSanitizer build, then one closing line.
+set -u
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+pass=0; fail=0
+for san in 0 1; do
+	label=$([ $san = 1 ] && echo "sanitizer build" || echo "normal build")
+	echo "== $label"
+	if ! make -s -j"$jobs" SAN=$san all unit tools >/dev/null; then
+		make SAN=$san all unit tools 2>&1 | tail -n 30
+		echo "$label: build failed"
+		fail=$((fail + 1))
+		continue
+	fi
+	build=$([ $san = 1 ] && echo build-san || echo build)
+	prog=$([ $san = 1 ] && echo build-san/nexusflowmeter || echo nexusflowmeter)
+	out=$(NFM_BUILD=$build NFM_PROG=$prog tests/run.sh 2>&1); rc=$?
+	printf '%s\n' "$out" | grep -v '^total:'
+	line=$(printf '%s\n' "$out" | grep -E '^total: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
+	p=$(printf '%s' "$line" | sed -E 's/^total: ([0-9]+) passed.*/\1/')
+	f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+	[ -n "$p" ] || { p=0; f=1; }
+	[ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || f=1
+	echo "$label: $p passed, $f failed"
+	pass=$((pass + p)); fail=$((fail + f))
+done
+echo "all: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Command-line tests: the original tool's documented examples, batch modes, formats,
+# compressed and standard input, errors and exit codes, atomic outputs, help/man page.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${NFM_BUILD:-build}
+PROG=${NFM_PROG:-nexusflowmeter}
+case "$PROG" in /*) ;; *) PROG=$ROOT/$PROG ;; esac
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+export TZ=UTC LC_ALL=C
+pass=0; fail=0
+ok()   { pass=$((pass + 1)); }
+bad()  { echo "FAIL $*"; fail=$((fail + 1)); }
+expect_rc() { # name want actual
+	if [ "$3" -eq "$2" ]; then ok; else bad "$1: exit $3, expected $2"; sed 's/^/    /' "$work/err" | head -5; fi
+}
+header34="flow_id,src_ip,dst_ip,src_port,dst_port,protocol,start_time,end_time,duration_seconds,total_packets,forward_packets,backward_packets,is_bidirectional,forward_backward_ratio,total_bytes,forward_bytes,backward_bytes,total_payload_bytes,forward_payload_bytes,backward_payload_bytes,packets_per_second,bytes_per_second,min_packet_size,max_packet_size,avg_packet_size,avg_inter_arrival_ms,min_inter_arrival_ms,max_inter_arrival_ms,tcp_flags,syn_count,fin_count,rst_count,ack_count,connection_state"
+
+"$ROOT/$BUILD/tools/mkgolden" "$work" || { echo "0 passed, 1 failed"; exit 1; }
+"$ROOT/$BUILD/nfm-gencap" --packets 3000 --seed 7 "$work/capture.pcap" >/dev/null 2>&1 ||
+	{ echo "cannot generate capture"; echo "0 passed, 1 failed"; exit 1; }
+cd "$work"
+mkdir -p pcaps
+cp capture.pcap pcaps/a.pcap
+cp basic.pcap pcaps/B.PCAP
+cp states.pcap pcaps/c.cap
+gzip -c timeouts.pcap > pcaps/d.pcap.gz
+echo "not a capture" > pcaps/notes.txt
+
+# --- the examples of the original documentation ---
+"$PROG" capture.pcap flows.csv --no-progress 2>err; expect_rc "single csv" 0 $?
+[ "$(head -n 1 flows.csv)" = "$header34" ] && ok || bad "34 columns in order"
+[ "$(wc -l < flows.csv)" -gt 10 ] && ok || bad "single csv has rows"
+[ -f flows_report.txt ] && [ -f flows_report.json ] && ok || bad "report beside the output"
+
+"$PROG" -d ./pcaps/ -c ./out/ 2>err; expect_rc "-d -c" 0 $?
+for f in a.csv B.csv c.csv d.csv; do [ -f "out/$f" ] && ok || bad "-d -c: out/$f missing"; done
+[ ! -e out/notes.csv ] && ok || bad "-d converted a non-capture"
+
+"$PROG" -d ./pcaps/ -c ./merged/ --merge 2>err; expect_rc "--merge" 0 $?
+if [ -f merged/merged_flows.csv ]; then
+	head -n 1 merged/merged_flows.csv | grep -q ',connection_state,source_file$' && ok || bad "merge: source_file column"
+	for f in a.pcap B.PCAP c.cap d.pcap.gz; do grep -q ",$f\$" merged/merged_flows.csv && ok || bad "merge: no rows from $f"; done
+else
+	bad "merge: merged/merged_flows.csv missing"
+fi
+
+"$PROG" -d ./pcaps/ -c ./jout/ --output-format json 2>err; expect_rc "-d json" 0 $?
+python3 -c "import json,sys; d=json.load(open('jout/a.json')); sys.exit(0 if len(d)>10 and len(d[0])==34 else 1)" && ok || bad "json output parses with 34 keys"
+
+"$PROG" capture.pcap flows.json --output-format json 2>err; expect_rc "--output-format json" 0 $?
+"$PROG" capture.pcap flows2.json -of json 2>err; expect_rc "-of json" 0 $?
+cmp -s flows.json flows2.json && ok || bad "-of and --output-format agree"
+"$PROG" capture.pcap inferred.json 2>err; expect_rc "format from extension" 0 $?
+cmp -s flows.json inferred.json && ok || bad "format inferred from .json"
+
+"$PROG" capture.pcap flows --split-by-protocol 2>err; expect_rc "--split-by-protocol" 0 $?
+for p in tcp udp icmp; do [ -f "flows_$p.csv" ] && ok || bad "split: flows_$p.csv missing"; done
+
+"$PROG" capture.pcap flows.csv --quick-preview 5 > preview.txt 2>err; expect_rc "--quick-preview" 0 $?
+[ "$(grep -c . preview.txt)" -eq 7 ] && ok || bad "preview prints header, rule and 5 rows"
+cmp -s flows.csv flows.csv && ok
+
+"$PROG" capture.pcap tcp_flows.xlsx --output-format xlsx --protocols tcp 2>err; expect_rc "xlsx tcp" 0 $?
+head -c 2 tcp_flows.xlsx | grep -q PK && ok || bad "xlsx is a zip"
+
+mkdir -p reports
+"$PROG" capture.pcap flows.csv --report-dir ./reports/ 2>err; expect_rc "--report-dir" 0 $?
+[ -f reports/flows_report.txt ] && [ -f reports/flows_report.json ] && ok || bad "reports in --report-dir"
+"$PROG" capture.pcap flows.csv --stream --chunk-size 512 --max-workers 5 2>err; expect_rc "stream/chunk/workers accepted" 0 $?
+cmp -s flows.csv out/a.csv && ok || bad "same rows in single and batch mode"
+
+# --- protocols, limits ---
+"$PROG" capture.pcap tcp.csv --protocols tcp --no-report 2>err; expect_rc "--protocols tcp" 0 $?
+[ "$(tail -n +2 tcp.csv | cut -d, -f6 | sort -u)" = "TCP" ] && ok || bad "--protocols tcp keeps only TCP"
+"$PROG" capture.pcap dns.csv --protocols dns --no-report 2>err; expect_rc "--protocols dns" 0 $?
+[ "$(wc -l < dns.csv)" -gt 1 ] && [ -z "$(tail -n +2 dns.csv | awk -F, '$4!=53 && $5!=53 && $4!=5353 && $5!=5353 && $4!=5355 && $5!=5355')" ] && ok || bad "--protocols dns keeps DNS flows only"
+"$PROG" capture.pcap max.csv --max-flows 7 --no-report 2>err; expect_rc "--max-flows" 0 $?
+[ "$(wc -l < max.csv)" -eq 8 ] && ok || bad "--max-flows 7 writes 7 rows"
+
+# --- input variants ---
+gzip -c capture.pcap > capture.pcap.gz
+"$PROG" capture.pcap.gz gz.csv --no-report 2>err; expect_rc "gzip input" 0 $?
+"$PROG" capture.pcap plain.csv --no-report 2>err
+cmp -s gz.csv plain.csv && ok || bad "gzip input gives the same rows"
+if command -v zstd >/dev/null; then
+	zstd -q -c capture.pcap > capture.pcap.zst
+	"$PROG" capture.pcap.zst zst.csv --no-report 2>err; expect_rc "zstd input" 0 $?
+	cmp -s zst.csv plain.csv && ok || bad "zstd input gives the same rows"
+fi
+"$PROG" - stdin.csv --no-report < capture.pcap 2>err; expect_rc "stdin input" 0 $?
+cmp -s stdin.csv plain.csv && ok || bad "stdin input gives the same rows"
+"$PROG" capture.pcap - --no-report > stdout.csv 2>err; expect_rc "stdout output" 0 $?
+cmp -s stdout.csv plain.csv && ok || bad "stdout output gives the same rows"
+"$PROG" empty.pcap empty.csv 2>err; expect_rc "empty capture" 0 $?
+[ "$(cat empty.csv)" = "$header34" ] && ok || bad "empty capture gives a header-only csv"
+
+# --- errors ---
+"$PROG" missing.pcap x.csv 2>err; expect_rc "missing input" 1 $?
+grep -q "missing.pcap" err && [ "$(wc -l < err)" -eq 1 ] && ok || bad "missing input: one line naming the file"
+[ ! -e x.csv ] && ok || bad "missing input leaves no output"
+"$PROG" pcaps/notes.txt x.csv 2>err; expect_rc "not a capture" 1 $?
+grep -q "notes.txt: not a pcap or pcapng" err && ok || bad "not a capture: message"
+[ ! -e x.csv ] && ls -a | grep -q '^\.x\.csv' && bad "temp file left" || ok
+"$PROG" truncated.pcap t.csv 2>err; expect_rc "truncated capture" 3 $?
+grep -q "warning:.*truncated.pcap.*byte" err && [ -s t.csv ] && ok || bad "truncated: warning with offset, output kept"
+"$PROG" --bogus 2>err; expect_rc "unknown flag" 2 $?
+grep -q "usage:" err && [ "$(wc -l < err)" -le 4 ] && ok || bad "unknown flag: short usage"
+"$PROG" capture.pcap 2>err; expect_rc "missing output" 2 $?
+"$PROG" capture.pcap x.csv --flow-timeout abc 2>err; expect_rc "bad number" 2 $?
+"$PROG" capture.pcap x.csv -of parquet 2>err; expect_rc "bad format" 2 $?
+"$PROG" capture.pcap x.csv --protocols tcp,foo 2>err; expect_rc "bad protocol" 2 $?
+mkdir -p ro && chmod 555 ro
+if [ "$(id -u)" -ne 0 ]; then
+	"$PROG" capture.pcap ro/x.csv 2>err; expect_rc "unwritable output" 1 $?
+fi
+"$PROG" capture.pcap no/such/dir/x.csv 2>err; expect_rc "output in a missing directory" 1 $?
+grep -q "no/such/dir/x.csv" err && ok || bad "unwritable output: message names the file"
+"$PROG" -d ./nonexistent/ -c ./o2/ 2>err; expect_rc "missing directory" 1 $?
+mkdir -p mixed && cp capture.pcap mixed/good.pcap && echo junk > mixed/bad.pcap
+"$PROG" -d ./mixed/ -c ./o3/ 2>err; expect_rc "batch with a bad file" 3 $?
+[ -f o3/good.csv ] && [ ! -e o3/bad.csv ] && ok || bad "batch: good file converted, bad one not"
+
+# --- SIGINT: clean stop, no output under the final name ---
+"$ROOT/$BUILD/nfm-gencap" --packets 3000000 --seed 3 big.pcap >/dev/null 2>&1
+"$PROG" big.pcap big.csv --no-progress 2>err & pid=$!
+sleep 0.3; kill -INT $pid; wait $pid; rc=$?
+if [ "$rc" -eq 130 ]; then
+	[ ! -e big.csv ] && ! ls -a | grep -q '^\.big\.csv' && ok || bad "SIGINT left an output"
+elif [ "$rc" -eq 0 ]; then
+	ok # finished before the signal arrived
+else
+	bad "SIGINT: exit $rc"
+fi
+
+# --- help, version, man page ---
+"$PROG" --help > help.txt 2>&1; expect_rc "--help" 0 $?
+"$PROG" --version > /dev/null 2>&1; expect_rc "--version" 0 $?
+NFM_LIST_OPTIONS=1 "$PROG" > opts.txt
+missing=""
+for o in $(cat opts.txt); do
+	grep -q -- "$o" help.txt || missing="$missing help:$o"
+	grep -q -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" "$ROOT/docs/nexusflowmeter.1" || missing="$missing man:$o"
+	grep -q -- "$o" "$ROOT/README.md" || missing="$missing readme:$o"
+done
+[ -z "$missing" ] && ok || bad "options not documented:$missing"
+"$PROG" --list-columns > cols.txt; expect_rc "--list-columns" 0 $?
+[ "$(grep -c . cols.txt)" -ge 34 ] && ok || bad "--list-columns lists the columns"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
