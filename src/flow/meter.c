@@ -182,7 +182,11 @@ static struct nfm_flow *head_of(struct nfm_meter *m, int l)
 	return h == NFM_FLOW_NONE ? NULL : nfm_flow_table_at(m->table, h);
 }
 
-/* Expires everything due at m->now: three O(1) head checks when nothing is due. */
+/* Idle expiry is lazy: a packet only stamps lru_time; the idle list stays ordered by
+ * the time an entry was listed. When the head was listed more than the idle timeout ago
+ * it is either really idle (expire) or was touched since (list it again at the tail).
+ * Each flow is re-listed at most once per idle period, and the per-packet path touches
+ * no neighbouring entries. Exactness is kept by the per-flow check in meter_decoded. */
 static int expire_due(struct nfm_meter *m)
 {
 	struct nfm_flow *f;
@@ -190,9 +194,16 @@ static int expire_due(struct nfm_meter *m)
 	uint64_t linger = m->cfg.tcp_linger_ns;
 	if (idle && linger > idle)
 		linger = idle;
-	while (idle && (f = head_of(m, LIST_LRU)) && m->now - f->lru_time > idle)
-		if (expire(m, f, NFM_END_IDLE))
-			return m->stop_rc;
+	while (idle && (f = head_of(m, LIST_LRU)) && m->now - f->lru_listed > idle) {
+		if (m->now - f->lru_time > idle) {
+			if (expire(m, f, NFM_END_IDLE))
+				return m->stop_rc;
+		} else {
+			list_unlink(m, LIST_LRU, f);
+			f->lru_listed = m->now;
+			list_append(m, LIST_LRU, f, f->self);
+		}
+	}
 	while (active && (f = head_of(m, LIST_AGE)) && m->now - f->born_time > active)
 		if (expire(m, f, NFM_END_ACTIVE))
 			return m->stop_rc;
@@ -200,6 +211,20 @@ static int expire_due(struct nfm_meter *m)
 		if (expire(m, f, NFM_END_TCP_CLOSE))
 			return m->stop_rc;
 	return 0;
+}
+
+/* The entry idle for the longest (for the memory cap): like the idle scan, entries
+ * touched since they were listed go back to the tail first. */
+static struct nfm_flow *oldest_idle(struct nfm_meter *m)
+{
+	size_t n = nfm_flow_table_count(m->table);
+	struct nfm_flow *f = NULL;
+	while (n-- && (f = head_of(m, LIST_LRU)) && f->lru_time > f->lru_listed) {
+		list_unlink(m, LIST_LRU, f);
+		f->lru_listed = m->now;
+		list_append(m, LIST_LRU, f, f->self);
+	}
+	return f;
 }
 
 static int advance_time(struct nfm_meter *m, uint64_t ts)
@@ -333,7 +358,7 @@ static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_
 	}
 	r->first_ns = r->last_ns = p->ts_ns;
 	r->seq = ++m->seq;
-	f->lru_time = f->born_time = m->now;
+	f->lru_time = f->lru_listed = f->born_time = m->now;
 	uint32_t idx = nfm_flow_table_index_of(m->table, f);
 	list_append(m, LIST_LRU, f, idx);
 	list_append(m, LIST_AGE, f, idx);
@@ -414,6 +439,17 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p)
 	uint64_t hash = nfm_flow_key_hash(m->table, &key);
 	struct nfm_flow *f = nfm_flow_table_find(m->table, &key, hash);
 
+	/* Expiry of this very flow is checked exactly here, so the lazy list scans can
+	 * never let a late packet join a flow that had already timed out. */
+	if (f && !f->finished &&
+	    ((m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns) ||
+	     (m->cfg.active_timeout_ns && m->now - f->born_time > m->cfg.active_timeout_ns))) {
+		int reason = m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns
+				     ? NFM_END_IDLE : NFM_END_ACTIVE;
+		if (expire(m, f, reason))
+			return m->stop_rc;
+		f = NULL;
+	}
 	if (f && is_tcp && (p->tcp_flags & (NFM_TCP_SYN | NFM_TCP_ACK)) == NFM_TCP_SYN) {
 		/* A fresh SYN after the connection finished, or after it was established,
 		 * is a new connection on a reused 5-tuple. */
@@ -435,7 +471,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p)
 		}
 		if (m->cfg.max_active_flows &&
 		    nfm_flow_table_count(m->table) >= m->cfg.max_active_flows) {
-			struct nfm_flow *victim = head_of(m, LIST_LRU);
+			struct nfm_flow *victim = oldest_idle(m);
 			if (victim && expire(m, victim, NFM_END_EVICTED))
 				return m->stop_rc;
 		}
@@ -444,8 +480,6 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p)
 			return m->stop_rc = NFM_ERR_NOMEM;
 		flow_init(m, f, p, src_is_a, sport, dport);
 	} else {
-		list_unlink(m, LIST_LRU, f);
-		list_append(m, LIST_LRU, f, nfm_flow_table_index_of(m->table, f));
 		f->lru_time = m->now;
 	}
 

@@ -399,10 +399,11 @@ NFM_TEST(max_flows_and_active_cap)
 	CHECK(nfm_meter_done(m));
 	nfm_meter_finish(m);
 	CHECK_EQ_U(c.n, 2);
-	/* idle flows leave in least-recently-used order: 1001 first, then 1000 */
-	CHECK_EQ_U(c.r[0].src_port, 1001);
-	CHECK_EQ_U(c.r[1].src_port, 1000);
-	CHECK_EQ_U(c.r[1].pkts[1], 1);
+	/* both idle-expired by the late packet, in the order they were listed */
+	CHECK_EQ_U(c.r[0].src_port, 1000);
+	CHECK_EQ_U(c.r[0].pkts[1], 1);
+	CHECK_EQ_U(c.r[0].end_reason, NFM_END_IDLE);
+	CHECK_EQ_U(c.r[1].src_port, 1001);
 	CHECK_EQ_U(nfm_meter_counters(m)->over_max_flows, 2);
 	CHECK(accounted(nfm_meter_counters(m)));
 	nfm_meter_free(m);
