@@ -4,9 +4,10 @@ CC ?= cc
 SAN ?= 0
 PKGS := libpcap xlsxwriter libzstd zlib
 
+SANFLAGS := -fsanitize=address,undefined
 ifeq ($(SAN),1)
 BUILD ?= build-san
-OPT ?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+OPT ?= -O1 -fno-omit-frame-pointer $(SANFLAGS) -fno-sanitize-recover=all
 else
 BUILD ?= build
 OPT ?= -O2
@@ -15,7 +16,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CPPFLAGS += -Isrc -D_GNU_SOURCE
 CFLAGS += -std=c11 -g $(OPT) $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDFLAGS += $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+LDFLAGS += $(if $(filter 1,$(SAN)),$(SANFLAGS))
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxlsxwriter -lzstd -lz) -lm -lpthread
 
 LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))

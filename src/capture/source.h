@@ -6,6 +6,7 @@
 #ifndef NFM_CAPTURE_SOURCE_H
 #define NFM_CAPTURE_SOURCE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -37,6 +38,10 @@ struct nfm_source_stats {
 /* path "-" reads standard input. Returns 0 or a negative enum nfm_err with err filled
  * ("FILE: not a pcap or pcapng capture", "FILE: No such file or directory", ...). */
 int nfm_source_open(struct nfm_source **out, const char *path, struct nfm_error *err);
+/* Reads a capture held in memory (compressed or not): for fuzzing and tests. name is
+ * used in messages (NULL: "(memory)"); the caller keeps data alive until close. */
+int nfm_source_open_mem(struct nfm_source **out, const uint8_t *data, size_t len,
+			const char *name, struct nfm_error *err);
 
 /* 1: a packet was returned; 0: clean end of input; < 0: error. NFM_ERR_TRUNCATED means the
  * input ends inside a record (err->offset is where the incomplete record starts); the
