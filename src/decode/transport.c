@@ -1,0 +1,155 @@
+/* Transport headers: TCP, UDP, SCTP, ICMP, ICMPv6 (ports or echo identifier, flags,
+ * payload length from the IP lengths), and the hand-off to tunnel decoders for
+ * IP-in-IP, GRE and the UDP encapsulations. */
+#include "decode/decode_int.h"
+
+/* Marks a payload the snaplen cut short (the counts stay exact: they come from the IP
+ * lengths, but a consumer of payload bytes must know). */
+static void note_l4_trunc(struct nfm_packet *p, const struct nfm_rd *r)
+{
+	if (nfm_rd_left(r) < p->l4_payload_len)
+		p->flags |= NFM_PKT_L4_TRUNC;
+}
+
+static bool may_tunnel(const struct nfm_dctx *d)
+{
+	return d->opt->tunnels && !(d->pkt->flags & NFM_PKT_FRAGMENT) &&
+	       d->pkt->tunnel_depth < d->opt->max_tunnel_depth;
+}
+
+static enum nfm_decode_status decode_tcp(struct nfm_packet *p, struct nfm_rd *r, uint32_t ip_payload)
+{
+	uint16_t sp, dp, win = 0;
+	uint32_t seq, ack;
+	uint8_t off, fl;
+	if (!nfm_rd_be16(r, &sp) || !nfm_rd_be16(r, &dp) || !nfm_rd_be32(r, &seq) ||
+	    !nfm_rd_be32(r, &ack) || !nfm_rd_u8(r, &off) || !nfm_rd_u8(r, &fl))
+		return ip_payload < 14 ? NFM_DECODE_MALFORMED : NFM_DECODE_TRUNCATED;
+	uint32_t hlen = (uint32_t)(off >> 4) * 4;
+	if (hlen < 20 || hlen > ip_payload)
+		return NFM_DECODE_MALFORMED;
+	(void)nfm_rd_be16(r, &win); /* window: best effort under a tiny snaplen */
+	p->sport = sp;
+	p->dport = dp;
+	p->tcp_seq = seq;
+	p->tcp_ack = ack;
+	p->tcp_flags = fl;
+	p->tcp_window = win;
+	p->flags |= NFM_PKT_HAS_PORTS;
+	p->l4_payload_len = ip_payload - hlen;
+	/* 16 header bytes read so far; options may be cut by the snaplen. */
+	if (!nfm_rd_skip(r, hlen - 16))
+		r->p = r->end;
+	note_l4_trunc(p, r);
+	return NFM_DECODE_OK;
+}
+
+static bool is_icmp_echo(uint8_t l3, uint8_t type)
+{
+	if (l3 == NFM_L3_IPV6)
+		return type == 128 || type == 129 || type == 160 || type == 161;
+	return type == 8 || type == 0 || type == 42 || type == 43;
+}
+
+static bool is_icmp_error(uint8_t proto, uint8_t type)
+{
+	if (proto == NFM_IPPROTO_ICMPV6)
+		return type >= 1 && type <= 4;
+	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+static enum nfm_decode_status decode_icmp(struct nfm_packet *p, struct nfm_rd *r, uint8_t proto,
+					  uint32_t ip_payload)
+{
+	uint8_t type, code;
+	if (ip_payload < 4)
+		return NFM_DECODE_MALFORMED;
+	if (!nfm_rd_u8(r, &type) || !nfm_rd_u8(r, &code))
+		return NFM_DECODE_TRUNCATED;
+	p->icmp_type = type;
+	p->icmp_code = code;
+	if (is_icmp_echo(proto == NFM_IPPROTO_ICMPV6 ? NFM_L3_IPV6 : NFM_L3_IPV4, type)) {
+		uint16_t id;
+		if (ip_payload < 8)
+			return NFM_DECODE_MALFORMED;
+		if (!nfm_rd_skip(r, 2) || !nfm_rd_be16(r, &id))
+			return NFM_DECODE_TRUNCATED;
+		p->icmp_id = id;
+		p->flags |= NFM_PKT_ICMP_ECHO;
+		nfm_rd_skip(r, 2);
+	} else {
+		if (is_icmp_error(proto, type))
+			p->flags |= NFM_PKT_ICMP_ERROR;
+		if (!nfm_rd_skip(r, 6))
+			r->p = r->end;
+	}
+	p->l4_payload_len = ip_payload >= 8 ? ip_payload - 8 : 0;
+	note_l4_trunc(p, r);
+	return NFM_DECODE_OK;
+}
+
+enum nfm_decode_status nfm_decode_transport(struct nfm_dctx *d, struct nfm_rd *r, uint8_t proto,
+					    uint32_t ip_payload)
+{
+	struct nfm_packet *p = d->pkt;
+	p->ip_proto = proto;
+	switch (proto) {
+	case NFM_IPPROTO_TCP:
+		return decode_tcp(p, r, ip_payload);
+	case NFM_IPPROTO_UDP: {
+		uint16_t sp, dp, ulen, csum;
+		if (ip_payload < 8)
+			return NFM_DECODE_MALFORMED;
+		if (!nfm_rd_be16(r, &sp) || !nfm_rd_be16(r, &dp) || !nfm_rd_be16(r, &ulen) ||
+		    !nfm_rd_be16(r, &csum))
+			return NFM_DECODE_TRUNCATED;
+		if (may_tunnel(d)) {
+			struct nfm_rd inner = *r;
+			if (nfm_tunnel_udp(d, &inner, sp, dp) == NFM_DECODE_OK)
+				return NFM_DECODE_OK;
+		}
+		p->sport = sp;
+		p->dport = dp;
+		p->flags |= NFM_PKT_HAS_PORTS;
+		p->l4_payload_len = ip_payload - 8;
+		note_l4_trunc(p, r);
+		return NFM_DECODE_OK;
+	}
+	case NFM_IPPROTO_SCTP: {
+		uint16_t sp, dp;
+		if (ip_payload < 12)
+			return NFM_DECODE_MALFORMED;
+		if (!nfm_rd_be16(r, &sp) || !nfm_rd_be16(r, &dp))
+			return NFM_DECODE_TRUNCATED;
+		p->sport = sp;
+		p->dport = dp;
+		p->flags |= NFM_PKT_HAS_PORTS;
+		p->l4_payload_len = ip_payload - 12;
+		if (!nfm_rd_skip(r, 8))
+			r->p = r->end;
+		note_l4_trunc(p, r);
+		return NFM_DECODE_OK;
+	}
+	case NFM_IPPROTO_ICMP:
+	case NFM_IPPROTO_ICMPV6:
+		return decode_icmp(p, r, proto, ip_payload);
+	case 4:  /* IPv4 in IP */
+	case 41: /* IPv6 in IP */
+	case 47: /* GRE */
+		if (may_tunnel(d)) {
+			struct nfm_rd inner = *r;
+			enum nfm_decode_status st = proto == 47 ? nfm_tunnel_gre(d, &inner)
+								: nfm_tunnel_ip(d, &inner, proto);
+			if (st == NFM_DECODE_OK)
+				return NFM_DECODE_OK;
+		}
+		/* not followed: metered as the outer protocol */
+		p->l4_payload_len = ip_payload;
+		note_l4_trunc(p, r);
+		return NFM_DECODE_OK;
+	default:
+		p->l4_payload_len = ip_payload;
+		note_l4_trunc(p, r);
+		return NFM_DECODE_OK;
+	}
+}
