@@ -29,7 +29,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 PROG := $(if $(filter 1,$(SAN)),$(BUILD)/nexusflowmeter,nexusflowmeter)
 
-.PHONY: all test check unit tools clean sample bench install
+.PHONY: all test check unit tools clean sample bench install fuzz fuzz-smoke
 all: $(PROG) $(BUILD)/nfm-gencap
 
 $(BUILD)/%.o: %.c
@@ -71,11 +71,27 @@ sample: all
 	$(BUILD)/nfm-gencap --packets 20000 --seed 1 sample.pcap
 	./$(PROG) sample.pcap sample_flows.csv
 
+# Fuzz targets (libFuzzer, clang). `make fuzz` runs each for FUZZ_SECONDS;
+# `make fuzz-smoke` runs each for a fixed number of inputs (CI).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 20000
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+build-fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -o $@ $< $(LIB_SRC) $(LDLIBS)
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do mkdir -p fuzz/corpus-$$(basename $$f); \
+		$$f -max_total_time=$(FUZZ_SECONDS) fuzz/corpus-$$(basename $$f) || exit 1; done
+fuzz-smoke: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do $$f -runs=$(FUZZ_RUNS) -seed=1 || exit 1; done
+
 install: $(PROG)
 	install -D -m 755 $(PROG) $(DESTDIR)$(or $(PREFIX),/usr/local)/bin/nexusflowmeter
 	install -D -m 644 docs/nexusflowmeter.1 $(DESTDIR)$(or $(PREFIX),/usr/local)/share/man/man1/nexusflowmeter.1
 
 clean:
-	rm -rf build build-san nexusflowmeter
+	rm -rf build build-san build-fuzz nexusflowmeter
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -4,11 +4,22 @@
 
 #include "decode/decode_int.h"
 
+static enum nfm_decode_status decode_chdlc(struct nfm_dctx *d, struct nfm_rd *r);
+static enum nfm_decode_status decode_nflog(struct nfm_dctx *d, struct nfm_rd *r);
+
 /* BSD loopback address families: AF_INET is 2 everywhere; AF_INET6 differs by OS
  * (24 NetBSD/OpenBSD, 28 FreeBSD, 30 macOS, 10 Linux). */
 static enum nfm_decode_status decode_null(struct nfm_dctx *d, struct nfm_rd *r, int big_endian_only)
 {
 	uint8_t b[4];
+	if (!nfm_rd_peek_u8(r, 0, &b[0]) || !nfm_rd_peek_u8(r, 1, &b[1]))
+		return NFM_DECODE_TRUNCATED;
+	/* Some BSD loopback captures carry Cisco HDLC or PPP framing under DLT_NULL, as
+	 * tcpdump and Wireshark also recognise. */
+	if ((b[0] == 0x0f || b[0] == 0x8f) && b[1] == 0x00)
+		return decode_chdlc(d, r);
+	if (b[0] == 0xff && b[1] == 0x03)
+		return nfm_decode_ppp(d, r);
 	if (!nfm_rd_bytes(r, b, 4))
 		return NFM_DECODE_TRUNCATED;
 	uint32_t fam;
@@ -79,6 +90,36 @@ static enum nfm_decode_status decode_chdlc(struct nfm_dctx *d, struct nfm_rd *r)
 	return NFM_DECODE_NONIP;
 }
 
+/* Linux NFLOG (239): family, version, resource id, then TLVs whose length and type are in
+ * the capturing host's byte order (little-endian in practice; big-endian is detected by
+ * a length that only makes sense swapped). TLV 9 holds the packet from the IP header. */
+static enum nfm_decode_status decode_nflog(struct nfm_dctx *d, struct nfm_rd *r)
+{
+	uint8_t fam, ver;
+	if (!nfm_rd_u8(r, &fam) || !nfm_rd_u8(r, &ver) || !nfm_rd_skip(r, 2))
+		return NFM_DECODE_TRUNCATED;
+	for (;;) {
+		uint16_t len, type;
+		if (!nfm_rd_le16(r, &len) || !nfm_rd_le16(r, &type))
+			return NFM_DECODE_TRUNCATED;
+		if (len < 4)
+			return NFM_DECODE_MALFORMED;
+		if ((type & 0x7fff) == 9) {
+			struct nfm_rd payload;
+			if (!nfm_rd_sub(r, len - 4u, &payload)) /* cut by the snaplen */
+				payload = *r;
+			if (fam == 2)
+				return nfm_decode_ipv4(d, &payload);
+			if (fam == 10)
+				return nfm_decode_ipv6(d, &payload);
+			d->pkt->nonip_kind = NFM_NONIP_NULL_OTHER;
+			return NFM_DECODE_NONIP;
+		}
+		if (!nfm_rd_skip(r, ((size_t)len + 3) / 4 * 4 - 4))
+			return NFM_DECODE_TRUNCATED;
+	}
+}
+
 /* LINKTYPE_PPP_ETHER: the frame begins with a PPPoE header. */
 static enum nfm_decode_status decode_pppoe_link(struct nfm_dctx *d, struct nfm_rd *r)
 {
@@ -115,7 +156,7 @@ bool nfm_decode_link_supported(int linktype)
 	case NFM_LINK_NULL: case NFM_LINK_ETHERNET: case NFM_LINK_PPP: case NFM_LINK_RAW_BSD12:
 	case NFM_LINK_RAW_BSD14: case NFM_LINK_PPP_HDLC: case NFM_LINK_PPP_ETHER:
 	case NFM_LINK_RAW: case NFM_LINK_C_HDLC: case NFM_LINK_LOOP: case NFM_LINK_LINUX_SLL:
-	case NFM_LINK_IPV4: case NFM_LINK_IPV6: case NFM_LINK_LINUX_SLL2:
+	case NFM_LINK_IPV4: case NFM_LINK_IPV6: case NFM_LINK_LINUX_SLL2: case NFM_LINK_NFLOG:
 		return true;
 	default:
 		return false;
@@ -148,6 +189,7 @@ enum nfm_decode_status nfm_decode(const uint8_t *data, int linktype,
 		return decode_raw(&d, &r);
 	case NFM_LINK_IPV4: return nfm_decode_ipv4(&d, &r);
 	case NFM_LINK_IPV6: return nfm_decode_ipv6(&d, &r);
+	case NFM_LINK_NFLOG: return decode_nflog(&d, &r);
 	default: return NFM_DECODE_UNSUPPORTED;
 	}
 }

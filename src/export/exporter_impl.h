@@ -23,4 +23,12 @@ extern const struct nfm_exporter_ops nfm_exporter_json;
 extern const struct nfm_exporter_ops nfm_exporter_jsonl;
 extern const struct nfm_exporter_ops nfm_exporter_xlsx;
 
+/* Shared helpers (exporter.c). */
+/* Length (1-4) of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing past U+10FFFF), or 0 when the byte at p does not start one. */
+size_t nfm_utf8_seq_len(const unsigned char *p, size_t avail);
+/* True when a text cell starting with s could be read as a formula by a spreadsheet
+ * (= + - @ TAB CR): CSV and XLSX prefix such cells with an apostrophe. */
+bool nfm_formula_risky(const char *s);
+
 #endif

@@ -1,0 +1,589 @@
+/* The field table: every output column, its type, unit, description and accessor.
+ * Exporters, the preview, --list-columns and docs/columns.md all follow this table.
+ * Accessors are pure: they read the const record and fill a caller-owned value, so the
+ * table holds no mutable state. Every double is finite: all divisions are guarded. */
+#include "feature/fields.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "decode/decode.h"
+
+/* ---- small value setters ---- */
+
+static void v_null(struct nfm_value *v)
+{
+	v->type = NFM_V_NULL;
+	v->s = NULL;
+}
+
+static void v_u64(struct nfm_value *v, uint64_t u)
+{
+	v->type = NFM_V_U64;
+	v->u = u;
+}
+
+static void v_f64(struct nfm_value *v, double f)
+{
+	v->type = NFM_V_F64;
+	v->f = isfinite(f) ? f : 0.0;
+}
+
+static void v_bool(struct nfm_value *v, bool b)
+{
+	v->type = NFM_V_BOOL;
+	v->b = b;
+}
+
+static void v_time(struct nfm_value *v, uint64_t ns)
+{
+	v->type = NFM_V_TIME;
+	v->u = ns;
+}
+
+/* A string value; an empty (or NULL) string is a NULL value. */
+static void v_str(struct nfm_value *v, const char *s)
+{
+	if (!s || !*s) {
+		v_null(v);
+		return;
+	}
+	v->type = NFM_V_STR;
+	v->s = s;
+}
+
+/* ---- helpers over the record ---- */
+
+static bool is_tcp(const struct nfm_flow_record *r)
+{
+	return r->l3 != NFM_L3_ARP && r->ip_proto == NFM_IPPROTO_TCP;
+}
+
+static uint64_t total_pkts(const struct nfm_flow_record *r)
+{
+	return r->pkts[0] + r->pkts[1];
+}
+
+static uint64_t total_bytes(const struct nfm_flow_record *r)
+{
+	return r->bytes[0] + r->bytes[1];
+}
+
+static uint64_t duration_ns(const struct nfm_flow_record *r)
+{
+	return r->last_ns > r->first_ns ? r->last_ns - r->first_ns : 0;
+}
+
+static double duration_s(const struct nfm_flow_record *r)
+{
+	return (double)duration_ns(r) / 1e9;
+}
+
+static double safe_div(double a, double b)
+{
+	if (!(b > 0.0))
+		return 0.0;
+	double q = a / b;
+	return isfinite(q) ? q : 0.0;
+}
+
+/* ---- public name helpers ---- */
+
+const char *nfm_proto_name(uint8_t l3, uint8_t ip_proto, char *buf, size_t cap)
+{
+	if (l3 == NFM_L3_ARP)
+		return "ARP";
+	switch (ip_proto) {
+	case NFM_IPPROTO_TCP: return "TCP";
+	case NFM_IPPROTO_UDP: return "UDP";
+	case NFM_IPPROTO_ICMP: return "ICMP";
+	case NFM_IPPROTO_ICMPV6: return "ICMPv6";
+	case NFM_IPPROTO_SCTP: return "SCTP";
+	default:
+		if (!buf || cap == 0)
+			return "";
+		snprintf(buf, cap, "%u", (unsigned)ip_proto);
+		return buf;
+	}
+}
+
+const char *nfm_conn_state_name(unsigned state)
+{
+	static const char *const names[NFM_CONN_STATE_COUNT] = {
+		[NFM_CONN_NONE] = "",
+		[NFM_CONN_ATTEMPTED] = "attempted",
+		[NFM_CONN_REJECTED] = "rejected",
+		[NFM_CONN_HALF_OPEN] = "half_open",
+		[NFM_CONN_ESTABLISHED] = "established",
+		[NFM_CONN_HALF_CLOSED] = "half_closed",
+		[NFM_CONN_CLOSED] = "closed",
+		[NFM_CONN_RESET] = "reset",
+		[NFM_CONN_MID_STREAM] = "mid_stream",
+	};
+	return state < NFM_CONN_STATE_COUNT ? names[state] : "";
+}
+
+const char *nfm_end_reason_name(unsigned reason)
+{
+	static const char *const names[NFM_END_REASON_COUNT] = {
+		[NFM_END_IDLE] = "idle",
+		[NFM_END_ACTIVE] = "active",
+		[NFM_END_TCP_CLOSE] = "tcp_close",
+		[NFM_END_TCP_RESET] = "tcp_reset",
+		[NFM_END_TCP_REUSE] = "tcp_reuse",
+		[NFM_END_EVICTED] = "evicted",
+		[NFM_END_EOF] = "eof",
+	};
+	return reason < NFM_END_REASON_COUNT ? names[reason] : "";
+}
+
+const char *nfm_addr_format(uint8_t l3, const uint8_t addr[16], char *buf, size_t cap)
+{
+	if (!buf || cap == 0)
+		return "";
+	buf[0] = '\0';
+	if (l3 == NFM_L3_IPV6) {
+		if (!inet_ntop(AF_INET6, addr, buf, (socklen_t)cap))
+			buf[0] = '\0';
+	} else if (l3 == NFM_L3_IPV4 || l3 == NFM_L3_ARP) {
+		if (!inet_ntop(AF_INET, addr, buf, (socklen_t)cap))
+			buf[0] = '\0';
+	}
+	return buf;
+}
+
+/* ---- accessors ---- */
+
+static void get_flow_id(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], pb[8];
+	nfm_addr_format(r->l3, r->src, a, sizeof a);
+	nfm_addr_format(r->l3, r->dst, b, sizeof b);
+	const char *proto = nfm_proto_name(r->l3, r->ip_proto, pb, sizeof pb);
+	int n;
+	if (r->l3 == NFM_L3_ARP) {
+		n = snprintf(v->buf, sizeof v->buf, "%s <-> %s %s", a, b, proto);
+	} else {
+		const char *o = r->l3 == NFM_L3_IPV6 ? "[" : "";
+		const char *c = r->l3 == NFM_L3_IPV6 ? "]" : "";
+		n = snprintf(v->buf, sizeof v->buf, "%s%s%s:%u <-> %s%s%s:%u %s", o, a, c,
+			     (unsigned)r->src_port, o, b, c, (unsigned)r->dst_port, proto);
+	}
+	if (r->has_vlan && n > 0 && (size_t)n < sizeof v->buf)
+		snprintf(v->buf + n, sizeof v->buf - (size_t)n, " vlan=%u", (unsigned)r->vlan_id);
+	v_str(v, v->buf);
+}
+
+static void get_src_ip(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_str(v, nfm_addr_format(r->l3, r->src, v->buf, sizeof v->buf));
+}
+
+static void get_dst_ip(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_str(v, nfm_addr_format(r->l3, r->dst, v->buf, sizeof v->buf));
+}
+
+static void get_src_port(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	if (r->l3 == NFM_L3_ARP)
+		v_null(v);
+	else
+		v_u64(v, r->src_port);
+}
+
+static void get_dst_port(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	if (r->l3 == NFM_L3_ARP)
+		v_null(v);
+	else
+		v_u64(v, r->dst_port);
+}
+
+static void get_protocol(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_str(v, nfm_proto_name(r->l3, r->ip_proto, v->buf, sizeof v->buf));
+}
+
+static void get_start_time(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_time(v, r->first_ns);
+}
+
+static void get_end_time(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_time(v, r->last_ns);
+}
+
+static void get_duration(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_f64(v, duration_s(r));
+}
+
+static void get_total_packets(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, total_pkts(r));
+}
+
+static void get_fwd_packets(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, r->pkts[NFM_FWD]);
+}
+
+static void get_bwd_packets(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, r->pkts[NFM_BWD]);
+}
+
+static void get_is_bidir(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_bool(v, r->pkts[NFM_BWD] > 0);
+}
+
+static void get_fb_ratio(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	if (r->pkts[NFM_BWD] == 0)
+		v_null(v);
+	else
+		v_f64(v, safe_div((double)r->pkts[NFM_FWD], (double)r->pkts[NFM_BWD]));
+}
+
+static void get_total_bytes(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, total_bytes(r));
+}
+
+static void get_fwd_bytes(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, r->bytes[NFM_FWD]);
+}
+
+static void get_bwd_bytes(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, r->bytes[NFM_BWD]);
+}
+
+static void get_total_payload(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, r->payload[0] + r->payload[1]);
+}
+
+static void get_fwd_payload(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, r->payload[NFM_FWD]);
+}
+
+static void get_bwd_payload(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, r->payload[NFM_BWD]);
+}
+
+static void get_pps(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_f64(v, safe_div((double)total_pkts(r), duration_s(r)));
+}
+
+static void get_bps(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_f64(v, safe_div((double)total_bytes(r), duration_s(r)));
+}
+
+static void get_min_size(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, total_pkts(r) ? r->min_len : 0);
+}
+
+static void get_max_size(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, total_pkts(r) ? r->max_len : 0);
+}
+
+static void get_avg_size(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_f64(v, safe_div((double)total_bytes(r), (double)total_pkts(r)));
+}
+
+static void get_avg_iat(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	uint64_t n = total_pkts(r);
+	v_f64(v, n < 2 ? 0.0 : safe_div((double)r->iat_sum_ns, (double)(n - 1)) / 1e6);
+}
+
+static void get_min_iat(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_f64(v, total_pkts(r) < 2 ? 0.0 : (double)r->iat_min_ns / 1e6);
+}
+
+static void get_max_iat(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_f64(v, total_pkts(r) < 2 ? 0.0 : (double)r->iat_max_ns / 1e6);
+}
+
+static void get_tcp_flags(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	static const struct {
+		uint8_t bit;
+		const char *name;
+	} order[] = {
+		{ NFM_TCP_FIN, "FIN" }, { NFM_TCP_SYN, "SYN" }, { NFM_TCP_RST, "RST" },
+		{ NFM_TCP_PSH, "PSH" }, { NFM_TCP_ACK, "ACK" }, { NFM_TCP_URG, "URG" },
+		{ NFM_TCP_ECE, "ECE" }, { NFM_TCP_CWR, "CWR" },
+	};
+	if (!is_tcp(r) || r->tcp_flags == 0) {
+		v_null(v);
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+		if (!(r->tcp_flags & order[i].bit))
+			continue;
+		if (n)
+			v->buf[n++] = '|';
+		memcpy(v->buf + n, order[i].name, 3);
+		n += 3;
+	}
+	v->buf[n] = '\0';
+	v_str(v, v->buf);
+}
+
+static void get_syn(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, is_tcp(r) ? r->syn_count : 0);
+}
+
+static void get_fin(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, is_tcp(r) ? r->fin_count : 0);
+}
+
+static void get_rst(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, is_tcp(r) ? r->rst_count : 0);
+}
+
+static void get_ack(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, is_tcp(r) ? r->ack_count : 0);
+}
+
+static void get_conn_state(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	if (!is_tcp(r))
+		v_null(v);
+	else
+		v_str(v, nfm_conn_state_name(r->conn_state));
+}
+
+static void get_source_file(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_str(v, r->source_file);
+}
+
+static void get_ip_version(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_u64(v, r->l3 == NFM_L3_IPV4 ? 4 : r->l3 == NFM_L3_IPV6 ? 6 : 0);
+}
+
+static void get_vlan_id(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	if (r->has_vlan)
+		v_u64(v, r->vlan_id);
+	else
+		v_null(v);
+}
+
+static void get_end_reason(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	v_str(v, nfm_end_reason_name(r->end_reason));
+}
+
+static void get_tunnel_type(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	if (r->tunnel_type == NFM_TUNNEL_NONE)
+		v_null(v);
+	else
+		v_str(v, nfm_tunnel_name((enum nfm_tunnel_type)r->tunnel_type));
+}
+
+static void get_tunnel_src(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	if (r->tunnel_type == NFM_TUNNEL_NONE)
+		v_null(v);
+	else
+		v_str(v, nfm_addr_format(r->tunnel_l3, r->tunnel_src, v->buf, sizeof v->buf));
+}
+
+static void get_tunnel_dst(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	if (r->tunnel_type == NFM_TUNNEL_NONE)
+		v_null(v);
+	else
+		v_str(v, nfm_addr_format(r->tunnel_l3, r->tunnel_dst, v->buf, sizeof v->buf));
+}
+
+static void get_tunnel_id(const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	if (r->tunnel_type == NFM_TUNNEL_NONE)
+		v_null(v);
+	else
+		v_u64(v, r->tunnel_id);
+}
+
+/* ---- the table ---- */
+
+#define B NFM_SET_BASE
+#define M NFM_SET_MERGE
+#define X NFM_SET_EXT
+#define S NFM_V_STR
+#define U NFM_V_U64
+#define F NFM_V_F64
+#define BO NFM_V_BOOL
+#define T NFM_V_TIME
+
+static const struct nfm_field fields[] = {
+	{ "flow_id", S, 0, B, "", "Flow identity: \"SRC:SPORT <-> DST:DPORT PROTO\" (IPv6 addresses in brackets), \" vlan=ID\" appended when tagged; ARP: \"SRC <-> DST ARP\"", get_flow_id },
+	{ "src_ip", S, 0, B, "", "Initiator address (IPv4 dotted, IPv6 RFC 5952; ARP: sender protocol address)", get_src_ip },
+	{ "dst_ip", S, 0, B, "", "Responder address (ARP: target protocol address)", get_dst_ip },
+	{ "src_port", U, 0, B, "", "Initiator port (ICMP echo: identifier; other ICMP: type); empty for ARP", get_src_port },
+	{ "dst_port", U, 0, B, "", "Responder port (ICMP echo: identifier; other ICMP: code); empty for ARP", get_dst_port },
+	{ "protocol", S, 0, B, "", "TCP, UDP, ICMP, ICMPv6, SCTP, ARP, or the IP protocol number", get_protocol },
+	{ "start_time", T, 0, B, "UTC", "Timestamp of the first packet, ISO 8601 UTC with microseconds", get_start_time },
+	{ "end_time", T, 0, B, "UTC", "Timestamp of the last packet, ISO 8601 UTC with microseconds", get_end_time },
+	{ "duration_seconds", F, 6, B, "s", "end_time - start_time; 0 for a one-packet flow", get_duration },
+	{ "total_packets", U, 0, B, "packets", "Packets in both directions", get_total_packets },
+	{ "forward_packets", U, 0, B, "packets", "Packets sent by the initiator", get_fwd_packets },
+	{ "backward_packets", U, 0, B, "packets", "Packets sent by the responder", get_bwd_packets },
+	{ "is_bidirectional", BO, 0, B, "", "True when backward_packets > 0", get_is_bidir },
+	{ "forward_backward_ratio", F, 4, B, "", "forward_packets / backward_packets; empty when backward_packets is 0", get_fb_ratio },
+	{ "total_bytes", U, 0, B, "bytes", "On-wire frame bytes in both directions", get_total_bytes },
+	{ "forward_bytes", U, 0, B, "bytes", "On-wire frame bytes sent by the initiator", get_fwd_bytes },
+	{ "backward_bytes", U, 0, B, "bytes", "On-wire frame bytes sent by the responder", get_bwd_bytes },
+	{ "total_payload_bytes", U, 0, B, "bytes", "Transport payload bytes (from IP lengths) in both directions", get_total_payload },
+	{ "forward_payload_bytes", U, 0, B, "bytes", "Transport payload bytes sent by the initiator", get_fwd_payload },
+	{ "backward_payload_bytes", U, 0, B, "bytes", "Transport payload bytes sent by the responder", get_bwd_payload },
+	{ "packets_per_second", F, 3, B, "packets/s", "total_packets / duration_seconds; 0 when the duration is 0", get_pps },
+	{ "bytes_per_second", F, 3, B, "bytes/s", "total_bytes / duration_seconds; 0 when the duration is 0", get_bps },
+	{ "min_packet_size", U, 0, B, "bytes", "Smallest on-wire frame length", get_min_size },
+	{ "max_packet_size", U, 0, B, "bytes", "Largest on-wire frame length", get_max_size },
+	{ "avg_packet_size", F, 3, B, "bytes", "total_bytes / total_packets", get_avg_size },
+	{ "avg_inter_arrival_ms", F, 3, B, "ms", "Mean gap between consecutive packets (both directions); 0 for a one-packet flow", get_avg_iat },
+	{ "min_inter_arrival_ms", F, 3, B, "ms", "Smallest gap between consecutive packets; 0 for a one-packet flow", get_min_iat },
+	{ "max_inter_arrival_ms", F, 3, B, "ms", "Largest gap between consecutive packets; 0 for a one-packet flow", get_max_iat },
+	{ "tcp_flags", S, 0, B, "", "TCP flags seen in any packet, in the order FIN|SYN|RST|PSH|ACK|URG|ECE|CWR; empty when none or not TCP", get_tcp_flags },
+	{ "syn_count", U, 0, B, "packets", "TCP packets with SYN set; 0 for other protocols", get_syn },
+	{ "fin_count", U, 0, B, "packets", "TCP packets with FIN set; 0 for other protocols", get_fin },
+	{ "rst_count", U, 0, B, "packets", "TCP packets with RST set; 0 for other protocols", get_rst },
+	{ "ack_count", U, 0, B, "packets", "TCP packets with ACK set; 0 for other protocols", get_ack },
+	{ "connection_state", S, 0, B, "", "TCP connection state (see docs/flows.md); empty for other protocols", get_conn_state },
+	{ "source_file", S, 0, M, "", "Input capture the flow came from (--merge)", get_source_file },
+	{ "ip_version", U, 0, X, "", "4 or 6; 0 for ARP", get_ip_version },
+	{ "vlan_id", U, 0, X, "", "Outermost VLAN id; empty when untagged", get_vlan_id },
+	{ "end_reason", S, 0, X, "", "Why the flow was written: idle, active, tcp_close, tcp_reset, tcp_reuse, evicted, eof", get_end_reason },
+	{ "tunnel_type", S, 0, X, "", "Outermost tunnel kind; empty when not tunnelled", get_tunnel_type },
+	{ "tunnel_src", S, 0, X, "", "Outer source address of the outermost tunnel; empty when not tunnelled", get_tunnel_src },
+	{ "tunnel_dst", S, 0, X, "", "Outer destination address of the outermost tunnel; empty when not tunnelled", get_tunnel_dst },
+	{ "tunnel_id", U, 0, X, "", "Tunnel identifier (GRE key, VNI, TEID, ...); empty when not tunnelled", get_tunnel_id },
+};
+
+#undef B
+#undef M
+#undef X
+#undef S
+#undef U
+#undef F
+#undef BO
+#undef T
+
+const struct nfm_field *nfm_fields(size_t *count)
+{
+	if (count)
+		*count = sizeof fields / sizeof fields[0];
+	return fields;
+}
+
+const struct nfm_field *nfm_field_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (strcmp(fields[i].name, name) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+void nfm_columns_select(struct nfm_columns *cols, unsigned mask)
+{
+	cols->n = 0;
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0] && cols->n < NFM_MAX_COLUMNS; i++)
+		if (fields[i].set & mask)
+			cols->f[cols->n++] = &fields[i];
+}
+
+/* ---- formatting ---- */
+
+/* snprintf's result as the length actually stored in buf (cap - 1 at most). */
+static size_t stored_len(int n, char *buf, size_t cap)
+{
+	if (cap == 0)
+		return 0;
+	if (n < 0) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, size_t cap)
+{
+	if (!buf || cap == 0)
+		return 0;
+	int n;
+	switch (v->type) {
+	case NFM_V_STR:
+		n = snprintf(buf, cap, "%s", v->s ? v->s : "");
+		break;
+	case NFM_V_U64:
+		n = snprintf(buf, cap, "%" PRIu64, v->u);
+		break;
+	case NFM_V_F64: {
+		double f = isfinite(v->f) ? v->f : 0.0;
+		if (precision < 0)
+			precision = 0;
+		if (precision > 17)
+			precision = 17;
+		n = snprintf(buf, cap, "%.*f", precision, f);
+		/* "-0.000" (a tiny negative rounded to zero) prints as "0.000". */
+		if (n > 0 && buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1)) {
+			memmove(buf, buf + 1, strlen(buf));
+			n--;
+		}
+		break;
+	}
+	case NFM_V_BOOL:
+		n = snprintf(buf, cap, "%s", v->b ? "True" : "False");
+		break;
+	case NFM_V_TIME: {
+		time_t secs = (time_t)(v->u / 1000000000u);
+		unsigned usec = (unsigned)((v->u % 1000000000u) / 1000u);
+		struct tm tm;
+		if (!gmtime_r(&secs, &tm)) {
+			n = snprintf(buf, cap, "%s", "");
+			break;
+		}
+		n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+		break;
+	}
+	case NFM_V_NULL:
+	default:
+		buf[0] = '\0';
+		n = 0;
+		break;
+	}
+	return stored_len(n, buf, cap);
+}

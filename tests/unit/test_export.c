@@ -1,0 +1,934 @@
+/* Field table and exporters: column names and order, value formatting, CSV quoting and
+ * formula safety, JSON/JSONL validity and escaping, XLSX, empty outputs, atomic files,
+ * the preview table, format names, and the column reference in docs/columns.md. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "decode/decode.h"
+#include "export/exporter.h"
+#include "feature/fields.h"
+#include "nfm_test.h"
+
+#define NS(s) ((uint64_t)(s) * 1000000000ULL)
+
+static const char *const base34[] = {
+	"flow_id", "src_ip", "dst_ip", "src_port", "dst_port", "protocol", "start_time",
+	"end_time", "duration_seconds", "total_packets", "forward_packets", "backward_packets",
+	"is_bidirectional", "forward_backward_ratio", "total_bytes", "forward_bytes",
+	"backward_bytes", "total_payload_bytes", "forward_payload_bytes",
+	"backward_payload_bytes", "packets_per_second", "bytes_per_second", "min_packet_size",
+	"max_packet_size", "avg_packet_size", "avg_inter_arrival_ms", "min_inter_arrival_ms",
+	"max_inter_arrival_ms", "tcp_flags", "syn_count", "fin_count", "rst_count", "ack_count",
+	"connection_state",
+};
+
+/* ---- helpers ---- */
+
+static struct nfm_flow_record v4rec(uint8_t proto, uint32_t src, uint16_t sp, uint32_t dst,
+				    uint16_t dp)
+{
+	struct nfm_flow_record r;
+	memset(&r, 0, sizeof r);
+	r.l3 = NFM_L3_IPV4;
+	r.ip_proto = proto;
+	for (int i = 0; i < 4; i++) {
+		r.src[i] = (uint8_t)(src >> (24 - 8 * i));
+		r.dst[i] = (uint8_t)(dst >> (24 - 8 * i));
+	}
+	r.src_port = sp;
+	r.dst_port = dp;
+	r.first_ns = 1706745599123456789ULL; /* 2024-01-31T23:59:59.123456789Z */
+	r.last_ns = r.first_ns + 1500000000ULL;
+	r.pkts[0] = 3;
+	r.pkts[1] = 2;
+	r.bytes[0] = 300;
+	r.bytes[1] = 200;
+	r.payload[0] = 120;
+	r.payload[1] = 80;
+	r.min_len = 60;
+	r.max_len = 140;
+	r.iat_sum_ns = 1500000000ULL;
+	r.iat_min_ns = 250000000ULL;
+	r.iat_max_ns = 500000000ULL;
+	r.end_reason = NFM_END_IDLE;
+	r.seq = 1;
+	return r;
+}
+
+/* Formats field `name` of r (NULL -> ""). */
+static const char *fv(const struct nfm_flow_record *r, const char *name, char *buf, size_t cap)
+{
+	const struct nfm_field *f = nfm_field_find(name);
+	if (!f)
+		return "<no such field>";
+	struct nfm_value v;
+	memset(&v, 0, sizeof v);
+	f->get(r, &v);
+	nfm_value_format(&v, f->precision, buf, cap);
+	return buf;
+}
+
+static enum nfm_value_type ftype(const struct nfm_flow_record *r, const char *name)
+{
+	const struct nfm_field *f = nfm_field_find(name);
+	struct nfm_value v;
+	memset(&v, 0, sizeof v);
+	f->get(r, &v);
+	return v.type;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	size_t got;
+	while (buf && (got = fread(buf + n, 1, cap - n, fp)) > 0) {
+		n += got;
+		if (n == cap) {
+			char *nb = realloc(buf, cap * 2 + 1);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	fclose(fp);
+	if (buf)
+		buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static void make_tmpdir(char *out, size_t cap)
+{
+	const char *t = getenv("TMPDIR");
+	snprintf(out, cap, "%s/nfm_export_XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(out))
+		out[0] = '\0';
+}
+
+/* Number of directory entries other than . and .. */
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char p[1024];
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static bool exists(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0;
+}
+
+/* Writes recs with fmt to dir/name; returns the file contents (caller frees). */
+static char *export_to(const char *dir, const char *name, enum nfm_format fmt,
+		       const struct nfm_columns *cols, const struct nfm_flow_record *recs, size_t n,
+		       size_t *len)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	struct nfm_exporter *ex;
+	struct nfm_error err;
+	nfm_error_clear(&err);
+	if (nfm_exporter_open(&ex, fmt, path, cols, &err) != 0) {
+		fprintf(stderr, "open %s: %s\n", path, err.msg);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nfm_exporter_write(ex, &recs[i], &err) != 0) {
+			fprintf(stderr, "write %s: %s\n", path, err.msg);
+			nfm_exporter_abort(ex);
+			return NULL;
+		}
+	}
+	if (nfm_exporter_rows(ex) != n) {
+		nfm_exporter_abort(ex);
+		return NULL;
+	}
+	if (exists(path)) { /* nothing under the final name before close */
+		nfm_exporter_abort(ex);
+		return NULL;
+	}
+	if (nfm_exporter_close(ex, &err) != 0) {
+		fprintf(stderr, "close %s: %s\n", path, err.msg);
+		return NULL;
+	}
+	return read_all(path, len);
+}
+
+/* ---- a minimal JSON syntax checker (RFC 8259) ---- */
+
+static const char *js_value(const char *p, int depth);
+
+static const char *js_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *js_string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	for (;;) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"')
+			return p + 1;
+		if (c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			p++;
+			if (*p == 'u') {
+				for (int i = 1; i <= 4; i++)
+					if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+						return NULL;
+				p += 5;
+			} else if (*p && strchr("\"\\/bfnrt", *p)) {
+				p++;
+			} else {
+				return NULL;
+			}
+			continue;
+		}
+		if (c >= 0x80) { /* must be well-formed UTF-8 */
+			int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+			if (!len || c > 0xF4)
+				return NULL;
+			for (int i = 1; i < len; i++)
+				if (((unsigned char)p[i] & 0xC0) != 0x80)
+					return NULL;
+			p += len;
+			continue;
+		}
+		p++;
+	}
+}
+
+static const char *js_number(const char *p)
+{
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return NULL;
+	if (*p == '.') {
+		p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return p;
+}
+
+static const char *js_value(const char *p, int depth)
+{
+	if (depth > 16)
+		return NULL;
+	p = js_ws(p);
+	if (*p == '{' || *p == '[') {
+		char close = *p == '{' ? '}' : ']';
+		bool obj = *p == '{';
+		p = js_ws(p + 1);
+		if (*p == close)
+			return p + 1;
+		for (;;) {
+			if (obj) {
+				p = js_string(js_ws(p));
+				if (!p)
+					return NULL;
+				p = js_ws(p);
+				if (*p++ != ':')
+					return NULL;
+			}
+			p = js_value(p, depth + 1);
+			if (!p)
+				return NULL;
+			p = js_ws(p);
+			if (*p == ',') {
+				p++;
+				continue;
+			}
+			return *p == close ? p + 1 : NULL;
+		}
+	}
+	if (*p == '"')
+		return js_string(p);
+	if (strncmp(p, "true", 4) == 0)
+		return p + 4;
+	if (strncmp(p, "false", 5) == 0)
+		return p + 5;
+	if (strncmp(p, "null", 4) == 0)
+		return p + 4;
+	return js_number(p);
+}
+
+static bool json_valid(const char *doc)
+{
+	const char *p = doc ? js_value(doc, 0) : NULL;
+	return p && *js_ws(p) == '\0';
+}
+
+/* ---- tests ---- */
+
+NFM_TEST(test_base_names)
+{
+	struct nfm_columns cols;
+	nfm_columns_select(&cols, NFM_SET_BASE);
+	CHECK_EQ_U(cols.n, 34);
+	for (size_t i = 0; i < 34 && i < cols.n; i++)
+		CHECK_STR(cols.f[i]->name, base34[i]);
+
+	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE);
+	CHECK_EQ_U(cols.n, 35);
+	CHECK_STR(cols.f[34]->name, "source_file");
+
+	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_EXT);
+	CHECK_EQ_U(cols.n, 41);
+	const char *ext[] = { "ip_version", "vlan_id", "end_reason", "tunnel_type", "tunnel_src",
+			      "tunnel_dst", "tunnel_id" };
+	for (size_t i = 0; i < 7 && 34 + i < cols.n; i++)
+		CHECK_STR(cols.f[34 + i]->name, ext[i]);
+
+	size_t n;
+	const struct nfm_field *f = nfm_fields(&n);
+	CHECK_EQ_U(n, 42);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(f[i].name && f[i].desc && *f[i].desc && f[i].unit && f[i].get);
+		CHECK(nfm_field_find(f[i].name) == &f[i]); /* names unique */
+	}
+	CHECK(nfm_field_find("no_such_column") == NULL);
+}
+
+NFM_TEST(test_values_basic)
+{
+	char b[256];
+	struct nfm_flow_record r = v4rec(NFM_IPPROTO_TCP, 0x0a000001, 1234, 0x0a000002, 80);
+	CHECK_STR(fv(&r, "flow_id", b, sizeof b), "10.0.0.1:1234 <-> 10.0.0.2:80 TCP");
+	CHECK_STR(fv(&r, "src_ip", b, sizeof b), "10.0.0.1");
+	CHECK_STR(fv(&r, "dst_port", b, sizeof b), "80");
+	CHECK_STR(fv(&r, "protocol", b, sizeof b), "TCP");
+	CHECK_STR(fv(&r, "start_time", b, sizeof b), "2024-01-31T23:59:59.123456Z");
+	CHECK_STR(fv(&r, "end_time", b, sizeof b), "2024-02-01T00:00:00.623456Z");
+	CHECK_STR(fv(&r, "duration_seconds", b, sizeof b), "1.500000");
+	CHECK_STR(fv(&r, "total_packets", b, sizeof b), "5");
+	CHECK_STR(fv(&r, "is_bidirectional", b, sizeof b), "True");
+	CHECK_STR(fv(&r, "forward_backward_ratio", b, sizeof b), "1.5000");
+	CHECK_STR(fv(&r, "total_bytes", b, sizeof b), "500");
+	CHECK_STR(fv(&r, "total_payload_bytes", b, sizeof b), "200");
+	CHECK_STR(fv(&r, "packets_per_second", b, sizeof b), "3.333");
+	CHECK_STR(fv(&r, "bytes_per_second", b, sizeof b), "333.333");
+	CHECK_STR(fv(&r, "min_packet_size", b, sizeof b), "60");
+	CHECK_STR(fv(&r, "max_packet_size", b, sizeof b), "140");
+	CHECK_STR(fv(&r, "avg_packet_size", b, sizeof b), "100.000");
+	CHECK_STR(fv(&r, "avg_inter_arrival_ms", b, sizeof b), "375.000");
+	CHECK_STR(fv(&r, "min_inter_arrival_ms", b, sizeof b), "250.000");
+	CHECK_STR(fv(&r, "max_inter_arrival_ms", b, sizeof b), "500.000");
+	CHECK_STR(fv(&r, "end_reason", b, sizeof b), "idle");
+	CHECK_STR(fv(&r, "ip_version", b, sizeof b), "4");
+	CHECK(ftype(&r, "vlan_id") == NFM_V_NULL);
+	CHECK(ftype(&r, "tunnel_type") == NFM_V_NULL);
+	CHECK(ftype(&r, "tunnel_src") == NFM_V_NULL);
+	CHECK(ftype(&r, "tunnel_id") == NFM_V_NULL);
+	CHECK(ftype(&r, "source_file") == NFM_V_NULL);
+	CHECK(ftype(&r, "start_time") == NFM_V_TIME);
+	CHECK(ftype(&r, "is_bidirectional") == NFM_V_BOOL);
+
+	/* one-way, one packet, zero duration */
+	r.pkts[1] = 0;
+	r.pkts[0] = 1;
+	r.bytes[1] = 0;
+	r.last_ns = r.first_ns;
+	r.iat_sum_ns = r.iat_min_ns = r.iat_max_ns = 0;
+	CHECK(ftype(&r, "forward_backward_ratio") == NFM_V_NULL);
+	CHECK_STR(fv(&r, "forward_backward_ratio", b, sizeof b), "");
+	CHECK_STR(fv(&r, "is_bidirectional", b, sizeof b), "False");
+	CHECK_STR(fv(&r, "duration_seconds", b, sizeof b), "0.000000");
+	CHECK_STR(fv(&r, "packets_per_second", b, sizeof b), "0.000");
+	CHECK_STR(fv(&r, "bytes_per_second", b, sizeof b), "0.000");
+	CHECK_STR(fv(&r, "avg_inter_arrival_ms", b, sizeof b), "0.000");
+	CHECK_STR(fv(&r, "min_inter_arrival_ms", b, sizeof b), "0.000");
+	/* a sentinel in iat_min with one packet still gives 0 */
+	r.iat_min_ns = UINT64_MAX;
+	CHECK_STR(fv(&r, "min_inter_arrival_ms", b, sizeof b), "0.000");
+	/* last before first never gives a negative duration */
+	r.last_ns = r.first_ns - 1000;
+	CHECK_STR(fv(&r, "duration_seconds", b, sizeof b), "0.000000");
+	/* no packets at all: averages 0, not NaN */
+	r.pkts[0] = 0;
+	r.bytes[0] = 0;
+	CHECK_STR(fv(&r, "avg_packet_size", b, sizeof b), "0.000");
+	CHECK_STR(fv(&r, "min_packet_size", b, sizeof b), "0");
+}
+
+NFM_TEST(test_tcp_fields)
+{
+	char b[256];
+	struct nfm_flow_record r = v4rec(NFM_IPPROTO_TCP, 0x0a000001, 1234, 0x0a000002, 80);
+	CHECK(ftype(&r, "tcp_flags") == NFM_V_NULL); /* no flags */
+	r.tcp_flags = NFM_TCP_CWR | NFM_TCP_ACK | NFM_TCP_SYN | NFM_TCP_FIN;
+	CHECK_STR(fv(&r, "tcp_flags", b, sizeof b), "FIN|SYN|ACK|CWR");
+	r.tcp_flags = 0xff;
+	CHECK_STR(fv(&r, "tcp_flags", b, sizeof b), "FIN|SYN|RST|PSH|ACK|URG|ECE|CWR");
+	r.syn_count = 2;
+	r.ack_count = 7;
+	r.conn_state = NFM_CONN_HALF_CLOSED;
+	CHECK_STR(fv(&r, "syn_count", b, sizeof b), "2");
+	CHECK_STR(fv(&r, "ack_count", b, sizeof b), "7");
+	CHECK_STR(fv(&r, "connection_state", b, sizeof b), "half_closed");
+
+	/* not TCP: no flags, counts 0, empty state */
+	r.ip_proto = NFM_IPPROTO_UDP;
+	CHECK(ftype(&r, "tcp_flags") == NFM_V_NULL);
+	CHECK_STR(fv(&r, "syn_count", b, sizeof b), "0");
+	CHECK(ftype(&r, "syn_count") == NFM_V_U64);
+	CHECK(ftype(&r, "connection_state") == NFM_V_NULL);
+
+	const char *states[] = { "", "attempted", "rejected", "half_open", "established",
+				 "half_closed", "closed", "reset", "mid_stream" };
+	for (unsigned i = 0; i < NFM_CONN_STATE_COUNT; i++)
+		CHECK_STR(nfm_conn_state_name(i), states[i]);
+	CHECK_STR(nfm_conn_state_name(200), "");
+	const char *reasons[] = { "idle", "active", "tcp_close", "tcp_reset", "tcp_reuse",
+				  "evicted", "eof" };
+	for (unsigned i = 0; i < NFM_END_REASON_COUNT; i++)
+		CHECK_STR(nfm_end_reason_name(i), reasons[i]);
+}
+
+NFM_TEST(test_flow_id_variants)
+{
+	char b[256];
+	struct nfm_flow_record r = v4rec(NFM_IPPROTO_UDP, 0xc0a80001, 5353, 0xe00000fb, 5353);
+	r.has_vlan = 1;
+	r.vlan_id = 42;
+	CHECK_STR(fv(&r, "flow_id", b, sizeof b), "192.168.0.1:5353 <-> 224.0.0.251:5353 UDP vlan=42");
+	CHECK_STR(fv(&r, "vlan_id", b, sizeof b), "42");
+
+	struct nfm_flow_record s = v4rec(NFM_IPPROTO_TCP, 0, 443, 0, 80);
+	s.l3 = NFM_L3_IPV6;
+	memset(s.src, 0, 16);
+	memset(s.dst, 0, 16);
+	s.src[0] = 0x20, s.src[1] = 0x01, s.src[2] = 0x0d, s.src[3] = 0xb8, s.src[15] = 1;
+	s.dst[0] = 0x20, s.dst[1] = 0x01, s.dst[2] = 0x0d, s.dst[3] = 0xb8, s.dst[15] = 2;
+	CHECK_STR(fv(&s, "flow_id", b, sizeof b), "[2001:db8::1]:443 <-> [2001:db8::2]:80 TCP");
+	CHECK_STR(fv(&s, "src_ip", b, sizeof b), "2001:db8::1");
+	CHECK_STR(fv(&s, "ip_version", b, sizeof b), "6");
+
+	struct nfm_flow_record a = v4rec(0, 0x0a000001, 0, 0x0a0000fe, 0);
+	a.l3 = NFM_L3_ARP;
+	CHECK_STR(fv(&a, "flow_id", b, sizeof b), "10.0.0.1 <-> 10.0.0.254 ARP");
+	CHECK_STR(fv(&a, "protocol", b, sizeof b), "ARP");
+	CHECK(ftype(&a, "src_port") == NFM_V_NULL);
+	CHECK(ftype(&a, "dst_port") == NFM_V_NULL);
+	CHECK_STR(fv(&a, "ip_version", b, sizeof b), "0");
+	CHECK(ftype(&a, "connection_state") == NFM_V_NULL);
+
+	struct nfm_flow_record g = v4rec(47, 0x0a000001, 0, 0x0a000002, 0);
+	CHECK_STR(fv(&g, "protocol", b, sizeof b), "47");
+	CHECK_STR(fv(&g, "flow_id", b, sizeof b), "10.0.0.1:0 <-> 10.0.0.2:0 47");
+
+	struct nfm_flow_record ic = v4rec(NFM_IPPROTO_ICMP, 0x0a000001, 3, 0x0a000002, 1);
+	CHECK_STR(fv(&ic, "flow_id", b, sizeof b), "10.0.0.1:3 <-> 10.0.0.2:1 ICMP");
+	char pb[8];
+	CHECK_STR(nfm_proto_name(NFM_L3_IPV6, NFM_IPPROTO_ICMPV6, pb, sizeof pb), "ICMPv6");
+	CHECK_STR(nfm_proto_name(NFM_L3_IPV4, NFM_IPPROTO_SCTP, pb, sizeof pb), "SCTP");
+
+	/* tunnel columns */
+	struct nfm_flow_record t = v4rec(NFM_IPPROTO_UDP, 0x0a000001, 1, 0x0a000002, 2);
+	t.tunnel_type = NFM_TUNNEL_VXLAN;
+	t.tunnel_l3 = NFM_L3_IPV4;
+	t.tunnel_src[0] = 172, t.tunnel_src[1] = 16, t.tunnel_src[3] = 1;
+	t.tunnel_dst[0] = 172, t.tunnel_dst[1] = 16, t.tunnel_dst[3] = 2;
+	t.tunnel_id = 5000;
+	CHECK(ftype(&t, "tunnel_type") == NFM_V_STR);
+	CHECK_STR(fv(&t, "tunnel_src", b, sizeof b), "172.16.0.1");
+	CHECK_STR(fv(&t, "tunnel_dst", b, sizeof b), "172.16.0.2");
+	CHECK_STR(fv(&t, "tunnel_id", b, sizeof b), "5000");
+}
+
+NFM_TEST(test_value_format)
+{
+	char b[64];
+	struct nfm_value v;
+	memset(&v, 0, sizeof v);
+	v.type = NFM_V_F64;
+	v.f = -0.0001;
+	nfm_value_format(&v, 3, b, sizeof b);
+	CHECK_STR(b, "0.000");
+	v.f = -1.25;
+	nfm_value_format(&v, 2, b, sizeof b);
+	CHECK_STR(b, "-1.25");
+	v.type = NFM_V_NULL;
+	CHECK_EQ_U(nfm_value_format(&v, 0, b, sizeof b), 0);
+	CHECK_STR(b, "");
+	v.type = NFM_V_TIME;
+	v.u = 0;
+	nfm_value_format(&v, 0, b, sizeof b);
+	CHECK_STR(b, "1970-01-01T00:00:00.000000Z");
+	v.u = 999; /* ns truncated, not rounded */
+	nfm_value_format(&v, 0, b, sizeof b);
+	CHECK_STR(b, "1970-01-01T00:00:00.000000Z");
+	v.type = NFM_V_U64;
+	v.u = UINT64_MAX;
+	CHECK_EQ_U(nfm_value_format(&v, 0, b, sizeof b), 20);
+	CHECK_STR(b, "18446744073709551615");
+	CHECK_EQ_U(nfm_value_format(&v, 0, b, 5), 4); /* truncated like snprintf */
+	CHECK_STR(b, "1844");
+	v.type = NFM_V_BOOL;
+	v.b = true;
+	nfm_value_format(&v, 0, b, sizeof b);
+	CHECK_STR(b, "True");
+}
+
+NFM_TEST(test_formats)
+{
+	enum nfm_format f = NFM_FMT_CSV;
+	CHECK(nfm_format_from_name("CSV", &f) == 0 && f == NFM_FMT_CSV);
+	CHECK(nfm_format_from_name("json", &f) == 0 && f == NFM_FMT_JSON);
+	CHECK(nfm_format_from_name("NDJSON", &f) == 0 && f == NFM_FMT_JSONL);
+	CHECK(nfm_format_from_name("jsonl", &f) == 0 && f == NFM_FMT_JSONL);
+	CHECK(nfm_format_from_name("Excel", &f) == 0 && f == NFM_FMT_XLSX);
+	CHECK(nfm_format_from_name("xlsx", &f) == 0 && f == NFM_FMT_XLSX);
+	CHECK(nfm_format_from_name("parquet", &f) != 0);
+	CHECK(nfm_format_from_path("out/flows.JSONL", &f) == 0 && f == NFM_FMT_JSONL);
+	CHECK(nfm_format_from_path("flows.ndjson", &f) == 0 && f == NFM_FMT_JSONL);
+	CHECK(nfm_format_from_path("a.b/flows.xlsx", &f) == 0 && f == NFM_FMT_XLSX);
+	CHECK(nfm_format_from_path("flows.csv", &f) == 0 && f == NFM_FMT_CSV);
+	CHECK(nfm_format_from_path("flows.txt", &f) != 0);
+	CHECK(nfm_format_from_path("dir.json/flows", &f) != 0);
+	CHECK(nfm_format_from_path("flows", &f) != 0);
+	CHECK_STR(nfm_format_ext(NFM_FMT_CSV), "csv");
+	CHECK_STR(nfm_format_ext(NFM_FMT_JSON), "json");
+	CHECK_STR(nfm_format_ext(NFM_FMT_JSONL), "jsonl");
+	CHECK_STR(nfm_format_ext(NFM_FMT_XLSX), "xlsx");
+	CHECK_STR(nfm_format_name(NFM_FMT_XLSX), "xlsx");
+}
+
+NFM_TEST(test_csv)
+{
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	CHECK(dir[0]);
+	if (!dir[0])
+		return;
+	struct nfm_columns cols;
+	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE);
+	struct nfm_flow_record r[3];
+	r[0] = v4rec(NFM_IPPROTO_TCP, 0x0a000001, 1234, 0x0a000002, 80);
+	r[0].source_file = "=cmd|' /C calc'!A0,\"x\"";
+	r[1] = v4rec(NFM_IPPROTO_UDP, 0x0a000001, 53, 0x0a000002, 53);
+	r[1].source_file = "-plain";
+	r[2] = v4rec(NFM_IPPROTO_UDP, 0x0a000001, 53, 0x0a000002, 53);
+	r[2].source_file = "two\nlines";
+	size_t len;
+	char *out = export_to(dir, "flows.csv", NFM_FMT_CSV, &cols, r, 3, &len);
+	CHECK(out != NULL);
+	if (out) {
+		/* 1 header + 3 rows, one with an embedded newline */
+		size_t nl = 0;
+		for (size_t i = 0; i < len; i++)
+			nl += out[i] == '\n';
+		CHECK_EQ_U(nl, 5);
+		CHECK(memchr(out, '\r', len) == NULL);
+		char *l1 = out, *l2 = strchr(l1, '\n');
+		CHECK(l2 != NULL);
+		if (l2) {
+			*l2++ = '\0';
+			CHECK(strncmp(l1, "flow_id,src_ip,dst_ip,src_port", 30) == 0);
+			CHECK(strlen(l1) > 16 && strcmp(l1 + strlen(l1) - 29, ",connection_state,source_file") == 0);
+			char *l3 = strchr(l2, '\n');
+			CHECK(l3 != NULL);
+			if (l3) {
+				*l3++ = '\0';
+				CHECK(strncmp(l2, "10.0.0.1:1234 <-> 10.0.0.2:80 TCP,10.0.0.1,10.0.0.2,1234,80,TCP,"
+					      "2024-01-31T23:59:59.123456Z,2024-02-01T00:00:00.623456Z,1.500000,5,3,2,True,1.5000,",
+					      strlen("10.0.0.1:1234 <-> 10.0.0.2:80 TCP,10.0.0.1,10.0.0.2,1234,80,TCP,"
+						     "2024-01-31T23:59:59.123456Z,2024-02-01T00:00:00.623456Z,1.500000,5,3,2,True,1.5000,")) == 0);
+				const char *want = ",\"'=cmd|' /C calc'!A0,\"\"x\"\"\"";
+				CHECK(strlen(l2) > strlen(want) &&
+				      strcmp(l2 + strlen(l2) - strlen(want), want) == 0);
+				/* TCP without flags or state: empty cells; then the counts */
+				CHECK(strstr(l2, ",,0,0,0,0,,") != NULL);
+				char *l4 = strchr(l3, '\n');
+				CHECK(l4 != NULL);
+				if (l4) {
+					*l4++ = '\0';
+					CHECK(strlen(l3) > 8 && strcmp(l3 + strlen(l3) - 8, ",'-plain") == 0);
+					CHECK_STR(l4 + strlen(l4) - 13, ",\"two\nlines\"\n");
+				}
+			}
+		}
+	}
+	free(out);
+	CHECK_EQ_U(count_entries(dir), 1); /* no temporary left behind */
+
+	/* empty: header only */
+	nfm_columns_select(&cols, NFM_SET_BASE);
+	out = export_to(dir, "empty.csv", NFM_FMT_CSV, &cols, NULL, 0, &len);
+	CHECK(out != NULL);
+	if (out) {
+		CHECK_EQ_U(len, strlen(out));
+		CHECK(len > 0 && out[len - 1] == '\n' && strchr(out, '\n') == out + len - 1);
+		CHECK(strncmp(out, "flow_id,src_ip,", 15) == 0);
+	}
+	free(out);
+	rm_tree(dir);
+}
+
+NFM_TEST(test_json)
+{
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	CHECK(dir[0]);
+	if (!dir[0])
+		return;
+	struct nfm_columns cols;
+	cols.n = 0;
+	const char *names[] = { "flow_id", "src_port", "forward_backward_ratio", "is_bidirectional",
+				"start_time", "source_file" };
+	for (size_t i = 0; i < 6; i++)
+		cols.f[cols.n++] = nfm_field_find(names[i]);
+	struct nfm_flow_record r[2];
+	r[0] = v4rec(NFM_IPPROTO_TCP, 0x0a000001, 1234, 0x0a000002, 80);
+	r[0].source_file = "a\"b\\c\n\t\x01\x7f/\xff\xc3\xa9\xe2\x82\xac\xed\xa0\x80\xf0\x9f\x98\x80\xc3";
+	r[1] = v4rec(NFM_IPPROTO_UDP, 0x0a000001, 53, 0x0a000002, 53);
+	r[1].pkts[1] = 0;
+	size_t len;
+	char *out = export_to(dir, "flows.json", NFM_FMT_JSON, &cols, r, 2, &len);
+	const char *o1 = "{\"flow_id\":\"10.0.0.1:1234 <-> 10.0.0.2:80 TCP\",\"src_port\":1234,"
+			 "\"forward_backward_ratio\":1.5000,\"is_bidirectional\":true,"
+			 "\"start_time\":\"2024-01-31T23:59:59.123456Z\","
+			 "\"source_file\":\"a\\\"b\\\\c\\n\\t\\u0001\x7f/\\u00ff\xc3\xa9\xe2\x82\xac"
+			 "\\u00ed\\u00a0\\u0080\xf0\x9f\x98\x80\\u00c3\"}";
+	const char *o2 = "{\"flow_id\":\"10.0.0.1:53 <-> 10.0.0.2:53 UDP\",\"src_port\":53,"
+			 "\"forward_backward_ratio\":null,\"is_bidirectional\":false,"
+			 "\"start_time\":\"2024-01-31T23:59:59.123456Z\",\"source_file\":null}";
+	char want[2048];
+	snprintf(want, sizeof want, "[\n%s,\n%s\n]\n", o1, o2);
+	CHECK(out != NULL);
+	if (out) {
+		CHECK_STR(out, want);
+		CHECK(json_valid(out));
+	}
+	free(out);
+
+	out = export_to(dir, "flows.jsonl", NFM_FMT_JSONL, &cols, r, 2, &len);
+	snprintf(want, sizeof want, "%s\n%s\n", o1, o2);
+	CHECK(out != NULL);
+	if (out) {
+		CHECK_STR(out, want);
+		char *nl = strchr(out, '\n');
+		if (nl) {
+			*nl = '\0';
+			CHECK(json_valid(out));
+			CHECK(json_valid(nl + 1));
+		}
+	}
+	free(out);
+
+	/* every column, many flow kinds: a valid document with 42 keys per object */
+	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE | NFM_SET_EXT);
+	struct nfm_flow_record k[3];
+	k[0] = r[0];
+	k[0].tcp_flags = 0x12;
+	k[0].conn_state = NFM_CONN_MID_STREAM;
+	k[1] = v4rec(0, 0x0a000001, 0, 0x0a000002, 0);
+	k[1].l3 = NFM_L3_ARP;
+	k[1].last_ns = k[1].first_ns;
+	k[2] = v4rec(NFM_IPPROTO_UDP, 1, 2, 3, 4);
+	k[2].tunnel_type = NFM_TUNNEL_GRE;
+	k[2].tunnel_l3 = NFM_L3_IPV4;
+	k[2].has_vlan = 1;
+	out = export_to(dir, "all.json", NFM_FMT_JSON, &cols, k, 3, &len);
+	CHECK(out != NULL);
+	if (out) {
+		CHECK(json_valid(out));
+		CHECK(strstr(out, "inf") == NULL && strstr(out, "nan") == NULL);
+		CHECK(strstr(out, "\"src_port\":null") != NULL); /* ARP */
+	}
+	free(out);
+
+	/* empty outputs */
+	out = export_to(dir, "empty.json", NFM_FMT_JSON, &cols, NULL, 0, &len);
+	CHECK(out != NULL);
+	if (out) {
+		CHECK_STR(out, "[]\n");
+		CHECK(json_valid(out));
+	}
+	free(out);
+	out = export_to(dir, "empty.jsonl", NFM_FMT_JSONL, &cols, NULL, 0, &len);
+	CHECK(out != NULL);
+	if (out)
+		CHECK_EQ_U(len, 0);
+	free(out);
+	CHECK_EQ_U(count_entries(dir), 5);
+	rm_tree(dir);
+}
+
+NFM_TEST(test_xlsx)
+{
+	char dir[512], path[1024];
+	make_tmpdir(dir, sizeof dir);
+	CHECK(dir[0]);
+	if (!dir[0])
+		return;
+	struct nfm_columns cols;
+	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE | NFM_SET_EXT);
+	struct nfm_flow_record r[2];
+	r[0] = v4rec(NFM_IPPROTO_TCP, 0x0a000001, 1234, 0x0a000002, 80);
+	r[0].source_file = "=HYPERLINK(\"x\")\x01\xff";
+	r[1] = v4rec(0, 0x0a000001, 0, 0x0a000002, 0);
+	r[1].l3 = NFM_L3_ARP;
+	size_t len;
+	char *out = export_to(dir, "flows.xlsx", NFM_FMT_XLSX, &cols, r, 2, &len);
+	CHECK(out != NULL);
+	if (out) {
+		CHECK(len > 100 && out[0] == 'P' && out[1] == 'K');
+		CHECK(memmem(out, len, "xl/worksheets/sheet1.xml", 24) != NULL);
+	}
+	free(out);
+	CHECK_EQ_U(count_entries(dir), 1);
+
+	/* empty workbook: header only, still a valid file */
+	out = export_to(dir, "empty.xlsx", NFM_FMT_XLSX, &cols, NULL, 0, &len);
+	CHECK(out != NULL && len > 2 && out[0] == 'P' && out[1] == 'K');
+	free(out);
+
+	/* abort: nothing under the final name, no temporary left */
+	struct nfm_exporter *ex = NULL;
+	struct nfm_error err;
+	nfm_error_clear(&err);
+	snprintf(path, sizeof path, "%s/aborted.xlsx", dir);
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, path, &cols, &err) == 0);
+	if (ex) {
+		CHECK(nfm_exporter_write(ex, &r[0], &err) == 0);
+		CHECK(count_entries(dir) == 3); /* the reserved temporary name */
+		CHECK(!exists(path));
+		nfm_exporter_abort(ex);
+	}
+	CHECK(!exists(path));
+	CHECK_EQ_U(count_entries(dir), 2);
+
+	/* standard output is refused with a clear error */
+	ex = NULL;
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, "-", &cols, &err) == NFM_ERR_INVALID);
+	CHECK(ex == NULL);
+	CHECK(strstr(err.msg, "standard output") != NULL);
+
+	/* unwritable destination: an error naming the file */
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, "no/such/dir/x.xlsx", &cols, &err) != 0);
+	CHECK(strstr(err.msg, "no/such/dir/x.xlsx") != NULL);
+	rm_tree(dir);
+}
+
+NFM_TEST(test_xlsx_sheet_rollover)
+{
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	CHECK(dir[0]);
+	if (!dir[0])
+		return;
+	/* One narrow column keeps this quick: 1,048,575 rows fill "flows", one more starts
+	 * "flows_2". */
+	struct nfm_columns cols;
+	cols.n = 1;
+	cols.f[0] = nfm_field_find("total_packets");
+	char path[1024];
+	snprintf(path, sizeof path, "%s/big.xlsx", dir);
+	struct nfm_exporter *ex = NULL;
+	struct nfm_error err;
+	nfm_error_clear(&err);
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, path, &cols, &err) == 0);
+	if (!ex) {
+		rm_tree(dir);
+		return;
+	}
+	struct nfm_flow_record r = v4rec(NFM_IPPROTO_UDP, 1, 2, 3, 4);
+	int rc = 0;
+	for (uint64_t i = 0; i < 1048576 && rc == 0; i++)
+		rc = nfm_exporter_write(ex, &r, &err);
+	CHECK(rc == 0);
+	CHECK_EQ_U(nfm_exporter_rows(ex), 1048576);
+	CHECK(nfm_exporter_close(ex, &err) == 0);
+	size_t len;
+	char *out = read_all(path, &len);
+	CHECK(out != NULL);
+	if (out) {
+		CHECK(memmem(out, len, "xl/worksheets/sheet2.xml", 24) != NULL);
+		CHECK(memmem(out, len, "xl/worksheets/sheet3.xml", 24) == NULL);
+	}
+	free(out);
+	rm_tree(dir);
+}
+
+NFM_TEST(test_csv_stdout_and_errors)
+{
+	struct nfm_columns cols;
+	nfm_columns_select(&cols, NFM_SET_BASE);
+	struct nfm_exporter *ex = NULL;
+	struct nfm_error err;
+	nfm_error_clear(&err);
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_CSV, "no/such/dir/x.csv", &cols, &err) != 0);
+	CHECK(ex == NULL);
+	CHECK(strstr(err.msg, "no/such/dir/x.csv") != NULL);
+	nfm_exporter_abort(NULL); /* NULL is fine */
+	struct nfm_columns none = { .n = 0 };
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_CSV, "x.csv", &none, &err) == NFM_ERR_INVALID);
+}
+
+NFM_TEST(test_preview)
+{
+	struct nfm_flow_record r[3];
+	r[0] = v4rec(NFM_IPPROTO_TCP, 0x0a000001, 1234, 0x0a000002, 80);
+	r[0].conn_state = NFM_CONN_ESTABLISHED;
+	r[1] = v4rec(0, 0x0a000001, 0, 0x0a000002, 0);
+	r[1].l3 = NFM_L3_ARP;
+	r[2] = v4rec(NFM_IPPROTO_UDP, 0x0a000001, 53, 0x0a000002, 53);
+	r[2].l3 = NFM_L3_IPV6;
+	memset(r[2].src, 0, 16);
+	r[2].src[0] = 0xfe, r[2].src[1] = 0x80, r[2].src[15] = 1;
+	const struct nfm_flow_record *p[3] = { &r[0], &r[1], &r[2] };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	CHECK(fp != NULL);
+	if (!fp)
+		return;
+	CHECK(nfm_preview_print(fp, p, 3) == 0);
+	fclose(fp);
+	int lines = 0;
+	size_t width = 0;
+	for (char *s = buf, *e; s && *s; s = e + 1) {
+		e = strchr(s, '\n');
+		if (!e)
+			break;
+		CHECK(e > s && e[-1] != ' '); /* non-empty, no trailing space */
+		if (lines == 0) {
+			CHECK(strncmp(s, "src_ip", 6) == 0);
+			CHECK(strstr(s, "connection_state") != NULL);
+			width = (size_t)(e - s);
+		}
+		if (lines == 1) {
+			CHECK(strspn(s, "-") == (size_t)(e - s));
+			CHECK(strspn(s, "-") == width); /* the header ends with a text column */
+		}
+		lines++;
+	}
+	CHECK_EQ_U(lines, 5);
+	CHECK(strstr(buf, "fe80::1") != NULL);
+	CHECK(strstr(buf, "established") != NULL);
+	/* numbers right-aligned: "total_packets" header ends where "5" ends */
+	char *h = strstr(buf, "total_packets");
+	char *row = strchr(buf, '\n');
+	row = row ? strchr(row + 1, '\n') : NULL;
+	if (h && row) {
+		size_t col_end = (size_t)(h - buf) + strlen("total_packets") - 1;
+		CHECK(row[1 + col_end] == '5');
+	}
+	free(buf);
+
+	/* no records: header and rule only */
+	buf = NULL;
+	fp = open_memstream(&buf, &len);
+	if (fp) {
+		CHECK(nfm_preview_print(fp, NULL, 0) == 0);
+		fclose(fp);
+		int nl = 0;
+		for (size_t i = 0; i < len; i++)
+			nl += buf[i] == '\n';
+		CHECK_EQ_U(nl, 2);
+	}
+	free(buf);
+}
+
+NFM_TEST(test_columns_doc)
+{
+	size_t len;
+	char *doc = read_all("docs/columns.md", &len);
+	if (!doc) {
+		printf("skip: docs/columns.md not found (run from the project root)\n");
+		return;
+	}
+	const char *b = strstr(doc, "<!-- columns:begin -->");
+	const char *e = strstr(doc, "<!-- columns:end -->");
+	CHECK(b && e && b < e);
+	if (b && e && b < e) {
+		size_t n;
+		const struct nfm_field *f = nfm_fields(&n);
+		for (size_t i = 0; i < n; i++) {
+			char needle[80];
+			snprintf(needle, sizeof needle, "| `%s` |", f[i].name);
+			const char *hit = strstr(b, needle);
+			if (!hit || hit > e)
+				fprintf(stderr, "docs/columns.md: no row for %s\n", f[i].name);
+			CHECK(hit && hit < e);
+		}
+	}
+	free(doc);
+}
+
+NFM_TEST_MAIN_BEGIN()
+	RUN(test_base_names);
+	RUN(test_values_basic);
+	RUN(test_tcp_fields);
+	RUN(test_flow_id_variants);
+	RUN(test_value_format);
+	RUN(test_formats);
+	RUN(test_csv);
+	RUN(test_json);
+	RUN(test_xlsx);
+	RUN(test_xlsx_sheet_rollover);
+	RUN(test_csv_stdout_and_errors);
+	RUN(test_preview);
+	RUN(test_columns_doc);
+NFM_TEST_MAIN_END()
