@@ -30,7 +30,7 @@ case_() {
 		fail=$((fail + 1)); return
 	fi
 	if [ -n "${NFM_REGEN:-}" ]; then
-		cp "$work/$out" "$EXP/$name"; pass=$((pass + 1)); return
+		mkdir -p "$EXP" && cp "$work/$out" "$EXP/$name" && pass=$((pass + 1)) || fail=$((fail + 1)); return
 	fi
 	if [ ! -f "$EXP/$name" ]; then
 		echo "FAIL $name: no expected file $EXP/$name"; fail=$((fail + 1)); return
@@ -53,7 +53,7 @@ case_ basic_split_tcp.csv 0 split_tcp.csv basic.pcap split --split-by-protocol
 case_ basic_split_udp.csv 0 split_udp.csv basic.pcap split --split-by-protocol
 case_ basic_split_icmp.csv 0 split_icmp.csv basic.pcap split --split-by-protocol
 case_ basic_split_arp.csv 0 split_arp.csv basic.pcap split --split-by-protocol
-case_ basic_preview.txt 0 basic_preview.stdout basic.pcap basic_preview.csv --quick-preview 3
+case_ basic_preview.txt 0 basic_preview.txt.stdout basic.pcap basic_preview.csv --quick-preview 3
 case_ timeouts.csv 0 timeouts.csv timeouts.pcap timeouts.csv
 case_ timeouts_long.csv 0 tl.csv timeouts.pcap tl.csv --flow-timeout 200
 case_ states.csv 0 states.csv states.pcap states.csv --extended
