@@ -10,7 +10,7 @@
 enum opt_id {
 	O_DIRECTORY, O_OUTPUT_DIR, O_MERGE, O_PROTOCOLS, O_MAX_FLOWS, O_FORMAT, O_PREVIEW,
 	O_SPLIT, O_STREAM, O_CHUNK, O_FLOW_TIMEOUT, O_ACTIVE_TIMEOUT, O_MAX_WORKERS,
-	O_MAX_ACTIVE, O_REPORT_DIR, O_NO_REPORT, O_EXTENDED, O_LIST_COLUMNS, O_NO_PROGRESS,
+	O_MAX_ACTIVE, O_REPORT_DIR, O_NO_REPORT, O_EXTENDED, O_NO_TUNNELS, O_LIST_COLUMNS, O_NO_PROGRESS,
 	O_QUIET, O_VERBOSE, O_HELP, O_VERSION,
 };
 
@@ -72,8 +72,11 @@ static const struct opt options[] = {
 	{ O_NO_REPORT, "no-report", NULL, NULL, "Do not write the analysis reports.",
 	  "nexusflowmeter capture.pcap flows.csv --no-report" },
 	{ O_EXTENDED, "extended", NULL, NULL,
-	  "Add the extended columns (vlan_id, end_reason) after the 34 standard ones.",
+	  "Add the extended columns (ip_version, vlan_id, end_reason, tunnel_type, tunnel_src, tunnel_dst, tunnel_id) after the 34 standard ones.",
 	  "nexusflowmeter capture.pcap flows.csv --extended" },
+	{ O_NO_TUNNELS, "no-tunnels", NULL, NULL,
+	  "Do not look inside tunnels (GRE, ERSPAN, IP-in-IP, VXLAN, Geneve, GTP-U, Teredo, L2TP, MPLS-in-UDP): key tunnelled packets on their outermost IP header instead of the innermost.",
+	  "nexusflowmeter capture.pcap flows.csv --no-tunnels" },
 	{ O_LIST_COLUMNS, "list-columns", NULL, NULL,
 	  "Print every output column with its unit and meaning, then exit.",
 	  "nexusflowmeter --list-columns" },
@@ -247,6 +250,7 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *shown, co
 	case O_STREAM: cli->stream = true; break;
 	case O_NO_REPORT: cli->no_report = true; break;
 	case O_EXTENDED: cli->extended = true; break;
+	case O_NO_TUNNELS: cli->meter.decode.tunnels = false; break;
 	case O_LIST_COLUMNS: cli->list_columns = true; break;
 	case O_NO_PROGRESS: cli->progress_forced_off = true; break;
 	case O_QUIET: cli->quiet = true; break;

@@ -60,8 +60,9 @@ struct nfm_columns {
 void nfm_columns_select(struct nfm_columns *cols, unsigned mask);
 
 /* Formats a value as text (CSV cell / preview / JSON number): integers in decimal,
- * doubles with `precision` decimals, booleans as true/false, times as
- * 2024-01-31T23:59:59.123456Z, NULL as "". Returns the length written (truncated to
+ * doubles with `precision` decimals, booleans as True/False (as the original Python
+ * tool writes them; JSON writes true/false), times as 2024-01-31T23:59:59.123456Z,
+ * NULL as "". Returns the length written (truncated to
  * cap - 1 like snprintf). */
 size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, size_t cap);
 
