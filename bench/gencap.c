@@ -222,6 +222,8 @@ static uint32_t draw_budget(struct rng *r, enum mix mix)
 		return x < 60 ? 1 : x < 85 ? 2 : 3;
 	}
 	uint32_t x = rng_below(r, 1000);
+	if (mix == MIX_SHORT && x >= 700) /* short mix: no elephants */
+		return rng_logu(r, 21, 100);
 	if (x < 50)
 		return rng_range(r, 1, 3);
 	if (x < 700)
@@ -339,7 +341,8 @@ static void flow_init(struct gen *g, struct flow *f)
 	case K_DNS: {
 		static const uint8_t resolvers[4] = { 53, 54, 10, 11 };
 		f->sport = 53;
-		set_server(f, rng_below(r, 2), resolvers[rng_below(r, 4)]);
+		uint32_t net = rng_below(r, 2); /* separate statements: a fixed draw order */
+		set_server(f, net, resolvers[rng_below(r, 4)]);
 		if (g->o.mix == MIX_SHORT)
 			f->budget = budget == 1 ? 1 : 2;
 		else
@@ -750,7 +753,8 @@ static uint32_t syslog_pkt(struct gen *g, struct flow *f)
 	time_t t = (time_t)(g->now / 1000000000u);
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	uint32_t pri = 8 * rng_range(&g->rng, 1, 23) + rng_range(&g->rng, 2, 7);
+	uint32_t pri = 8 * rng_range(&g->rng, 1, 23);
+	pri += rng_range(&g->rng, 2, 7);
 	int n = snprintf(m, sizeof m, "<%u>%s %2d %02d:%02d:%02d host%u %s[%u]: ", pri,
 			 mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 (unsigned)f->caddr[3], apps[f->aux & 3], (unsigned)((f->aux >> 8) & 0x7fff) + 100);
