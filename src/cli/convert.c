@@ -10,6 +10,7 @@
 #include "export/exporter.h"
 #include "feature/fields.h"
 #include "flow/meter.h"
+#include "flow/pipeline.h"
 
 /* Per-protocol files of --split-by-protocol. */
 enum { SPLIT_TCP, SPLIT_UDP, SPLIT_ICMP, SPLIT_ICMPV6, SPLIT_ARP, SPLIT_SCTP, SPLIT_OTHER, SPLIT_N };
@@ -196,7 +197,7 @@ static void progress_draw(struct progress *pg, const struct nfm_source *src, uin
 
 enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_cli *cli,
 					const char *path, const char *display,
-					volatile sig_atomic_t *stop, bool progress)
+					volatile sig_atomic_t *stop, bool progress, unsigned workers)
 {
 	struct nfm_source *src = NULL;
 	struct nfm_error err;
@@ -208,15 +209,14 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 					     &(struct nfm_source_stats){ 0 }, err.msg);
 		return NFM_INPUT_FAILED;
 	}
-	struct nfm_meter_config mc = cli->meter;
-	struct nfm_meter *m = nfm_meter_new(&mc, sink, o);
-	if (!m) {
+	struct nfm_pipeline_config pc = { .meter = cli->meter, .workers = workers };
+	struct nfm_pipeline *pl = nfm_pipeline_new(&pc, sink, o);
+	if (!pl) {
 		nfm_source_close(src);
 		fprintf(stderr, "nexusflowmeter: %s: out of memory\n", display);
 		return NFM_INPUT_FAILED;
 	}
 	o->source_file = (cli->merge && cli->directory) ? display : NULL;
-
 	struct progress pg = { .on = progress, .total = nfm_source_file_size(src) };
 	clock_gettime(CLOCK_MONOTONIC, &pg.t0);
 	enum nfm_input_status status = NFM_INPUT_OK;
@@ -228,20 +228,19 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 		rc = nfm_source_next(src, &pkt, &err);
 		if (rc <= 0)
 			break;
-		if (nfm_meter_frame(m, pkt.data, pkt.cap_len, pkt.wire_len, pkt.ts_ns, pkt.linktype))
+		if (nfm_pipeline_frame(pl, &pkt))
 			break;
 		if ((++n & 1023) == 0) {
 			if (*stop)
 				break;
 			if (pg.on && (n & 65535) == 0)
 				progress_draw(&pg, src, n, false);
-			if (nfm_meter_done(m))
+			if (nfm_pipeline_done(pl))
 				break;
 		}
 	}
 	if (pg.on)
 		progress_draw(&pg, src, n, true);
-	const struct nfm_counters *mcnt = nfm_meter_counters(m);
 	if (*stop) {
 		status = NFM_INPUT_INTERRUPTED;
 	} else if (o->err.code) {
@@ -252,10 +251,14 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 		snprintf(status_msg, sizeof status_msg, "%s", err.msg);
 		fprintf(stderr, "nexusflowmeter: warning: %s; flows up to there were written\n", err.msg);
 	}
-	if (status == NFM_INPUT_OK || status == NFM_INPUT_DAMAGED) {
-		if (nfm_meter_finish(m) && o->err.code)
-			status = NFM_INPUT_OUTPUT_FAILED;
-	}
+	int keep = status == NFM_INPUT_OK || status == NFM_INPUT_DAMAGED;
+	if (nfm_pipeline_finish(pl, keep) && keep)
+		status = NFM_INPUT_OUTPUT_FAILED;
+	if (status == NFM_INPUT_OUTPUT_FAILED && !o->err.code)
+		nfm_error_set(&o->err, NFM_ERR_NOMEM, "%s: out of memory", display);
+	struct nfm_counters counters;
+	nfm_pipeline_counters(pl, &counters);
+	const struct nfm_counters *mcnt = &counters;
 	if (status == NFM_INPUT_OUTPUT_FAILED)
 		fprintf(stderr, "nexusflowmeter: %s\n", o->err.msg);
 	o->packets += mcnt->packets;
@@ -272,7 +275,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 			display, (unsigned long long)mcnt->packets,
 			(unsigned long long)mcnt->flows_written,
 			(unsigned long long)mcnt->peak_active_flows);
-	nfm_meter_free(m);
+	nfm_pipeline_free(pl);
 	nfm_source_close(src);
 	return status;
 }

@@ -167,7 +167,8 @@ static int run_single(const struct nfm_cli *cli, bool progress)
 	if (!o)
 		return NFM_EXIT_ERROR;
 	enum nfm_input_status st =
-		nfm_convert_input(o, cli, cli->input, cli->input, &stop_requested, progress);
+		nfm_convert_input(o, cli, cli->input, cli->input, &stop_requested, progress,
+				  cli->workers);
 	bool commit = st == NFM_INPUT_OK || st == NFM_INPUT_DAMAGED;
 	if (st == NFM_INPUT_INTERRUPTED)
 		fprintf(stderr, "nexusflowmeter: interrupted; no output was written\n");
@@ -183,6 +184,7 @@ struct batch {
 	int *status;
 	size_t n, next;
 	pthread_mutex_t lock;
+	unsigned flow_workers; /* flow-worker threads per capture */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -246,7 +248,8 @@ static void *batch_worker(void *arg)
 			continue;
 		}
 		enum nfm_input_status st =
-			nfm_convert_input(o, cli, b->files[i], b->files[i], &stop_requested, false);
+			nfm_convert_input(o, cli, b->files[i], b->files[i], &stop_requested, false,
+					  b->flow_workers);
 		bool commit = st == NFM_INPUT_OK || st == NFM_INPUT_DAMAGED;
 		if (nfm_outputs_close(o, commit) != 0 && commit)
 			st = NFM_INPUT_OUTPUT_FAILED;
@@ -301,7 +304,8 @@ static int run_batch(const struct nfm_cli *cli, bool progress)
 			for (size_t i = 0; i < n && !interrupted; i++) {
 				const char *base = strrchr(files[i], '/');
 				enum nfm_input_status st = nfm_convert_input(
-					o, cli, files[i], base ? base + 1 : files[i], &stop_requested, progress);
+					o, cli, files[i], base ? base + 1 : files[i], &stop_requested, progress,
+					cli->workers);
 				if (st == NFM_INPUT_FAILED)
 					failed++;
 				else if (st == NFM_INPUT_DAMAGED)
@@ -346,9 +350,14 @@ static int run_batch(const struct nfm_cli *cli, bool progress)
 				free(stem);
 				b.outputs[i] = join_path(outdir, name);
 			}
+			/* --max-workers threads in all: several captures at once, each with its
+			 * share of flow workers. */
 			unsigned workers = cli->workers ? cli->workers : 1;
 			if (workers > n)
 				workers = (unsigned)n;
+			b.flow_workers = (cli->workers ? cli->workers : 1) / workers;
+			if (b.flow_workers == 0)
+				b.flow_workers = 1;
 			pthread_t tids[256];
 			unsigned started = 0;
 			for (unsigned w = 1; w < workers; w++)

@@ -169,8 +169,11 @@ enum nfm_decode_status nfm_decode(const uint8_t *data, int linktype,
 	static const struct nfm_decode_options defaults = { .tunnels = true, .max_tunnel_depth = 4 };
 	uint64_t ts = pkt->ts_ns;
 	uint32_t wire = pkt->wire_len, cap = pkt->cap_len;
+	uint64_t index = pkt->pkt_index, clock = pkt->clock_ns;
 	memset(pkt, 0, sizeof *pkt);
 	pkt->ts_ns = ts;
+	pkt->pkt_index = index;
+	pkt->clock_ns = clock;
 	pkt->wire_len = wire < cap ? cap : wire;
 	pkt->cap_len = cap;
 

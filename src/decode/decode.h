@@ -115,6 +115,10 @@ struct nfm_packet {
 	uint64_t ts_ns;          /* nanoseconds since the Unix epoch, UTC */
 	uint32_t wire_len;       /* original frame length on the wire */
 	uint32_t cap_len;        /* bytes captured */
+	uint64_t pkt_index;      /* position of the frame in the input, from 1 (0: unknown);
+				  * orders flows by their first packet across workers */
+	uint64_t clock_ns;       /* newest timestamp of the input so far, when a caller
+				  * dealing packets to several meters knows it (else 0) */
 
 	/* Decoded (valid when status is OK; ethertype/nonip_kind also for NONIP). */
 	uint8_t l3;              /* enum nfm_l3 */
@@ -152,8 +156,8 @@ struct nfm_decode_options {
 	uint8_t max_tunnel_depth;/* bound on nested tunnels (default 4) */
 };
 
-/* Decodes one frame. pkt->ts_ns, wire_len and cap_len must be set by the caller; every
- * other field is overwritten. data holds cap_len bytes. opts may be NULL (defaults). */
+/* Decodes one frame. pkt->ts_ns, wire_len, cap_len and pkt_index must be set by the
+ * caller; every other field is overwritten. data holds cap_len bytes. opts may be NULL (defaults). */
 enum nfm_decode_status nfm_decode(const uint8_t *data, int linktype,
 				  const struct nfm_decode_options *opts, struct nfm_packet *pkt);
 

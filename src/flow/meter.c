@@ -55,6 +55,8 @@ struct nfm_meter {
 	struct nfm_counters c;
 };
 
+static int expire_due(struct nfm_meter *m);
+
 void nfm_meter_config_default(struct nfm_meter_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -182,11 +184,11 @@ static struct nfm_flow *head_of(struct nfm_meter *m, int l)
 	return h == NFM_FLOW_NONE ? NULL : nfm_flow_table_at(m->table, h);
 }
 
-/* Idle expiry is lazy: a packet only stamps lru_time; the idle list stays ordered by
- * the time an entry was listed. When the head was listed more than the idle timeout ago
- * it is either really idle (expire) or was touched since (list it again at the tail).
- * Each flow is re-listed at most once per idle period, and the per-packet path touches
- * no neighbouring entries. Exactness is kept by the per-flow check in meter_decoded. */
+/* The idle list is kept in order of last packet (a packet moves its flow to the tail),
+ * so idle expiry is exact: a flow is written at the first moment the clock passes its
+ * last packet plus the idle timeout, whatever else is in the table. An earlier lazy
+ * variant re-checked entries only once per idle period and so could report a flow that
+ * had been idle for almost twice the timeout as still open at the end of the input. */
 static int expire_due(struct nfm_meter *m)
 {
 	struct nfm_flow *f;
@@ -194,16 +196,9 @@ static int expire_due(struct nfm_meter *m)
 	uint64_t linger = m->cfg.tcp_linger_ns;
 	if (idle && linger > idle)
 		linger = idle;
-	while (idle && (f = head_of(m, LIST_LRU)) && m->now - f->lru_listed > idle) {
-		if (m->now - f->lru_time > idle) {
-			if (expire(m, f, NFM_END_IDLE))
-				return m->stop_rc;
-		} else {
-			list_unlink(m, LIST_LRU, f);
-			f->lru_listed = m->now;
-			list_append(m, LIST_LRU, f, f->self);
-		}
-	}
+	while (idle && (f = head_of(m, LIST_LRU)) && m->now - f->lru_time > idle)
+		if (expire(m, f, NFM_END_IDLE))
+			return m->stop_rc;
 	while (active && (f = head_of(m, LIST_AGE)) && m->now - f->born_time > active)
 		if (expire(m, f, NFM_END_ACTIVE))
 			return m->stop_rc;
@@ -213,18 +208,10 @@ static int expire_due(struct nfm_meter *m)
 	return 0;
 }
 
-/* The entry idle for the longest (for the memory cap): like the idle scan, entries
- * touched since they were listed go back to the tail first. */
+/* The entry idle for the longest (for the memory cap). */
 static struct nfm_flow *oldest_idle(struct nfm_meter *m)
 {
-	size_t n = nfm_flow_table_count(m->table);
-	struct nfm_flow *f = NULL;
-	while (n-- && (f = head_of(m, LIST_LRU)) && f->lru_time > f->lru_listed) {
-		list_unlink(m, LIST_LRU, f);
-		f->lru_listed = m->now;
-		list_append(m, LIST_LRU, f, f->self);
-	}
-	return f;
+	return head_of(m, LIST_LRU);
 }
 
 static int advance_time(struct nfm_meter *m, uint64_t ts)
@@ -357,7 +344,7 @@ static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_
 		r->tunnel_id = p->tunnel_id;
 	}
 	r->first_ns = r->last_ns = p->ts_ns;
-	r->seq = ++m->seq;
+	r->seq = p->pkt_index ? p->pkt_index : ++m->seq;
 	f->lru_time = f->lru_listed = f->born_time = m->now;
 	uint32_t idx = nfm_flow_table_index_of(m->table, f);
 	list_append(m, LIST_LRU, f, idx);
@@ -480,7 +467,11 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p)
 			return m->stop_rc = NFM_ERR_NOMEM;
 		flow_init(m, f, p, src_is_a, sport, dport);
 	} else {
-		f->lru_time = m->now;
+		f->lru_time = f->lru_listed = m->now;
+		if (f->link_next[LIST_LRU] != NFM_FLOW_NONE) { /* not already the newest */
+			list_unlink(m, LIST_LRU, f);
+			list_append(m, LIST_LRU, f, f->self);
+		}
 	}
 
 	struct nfm_flow_record *r = &f->rec;
@@ -531,6 +522,10 @@ int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *p)
 		m->c.l4_truncated++;
 	if (advance_time(m, p->ts_ns))
 		return m->stop_rc;
+	/* A shard of the input follows the input's clock, not only its own packets, so a
+	 * late packet finds the same flow state whatever the number of workers. */
+	if (p->clock_ns > m->now && nfm_meter_tick(m, p->clock_ns))
+		return m->stop_rc;
 	return meter_decoded(m, p);
 }
 
@@ -543,6 +538,8 @@ int nfm_meter_frame(struct nfm_meter *m, const uint8_t *data, uint32_t cap_len,
 	p.ts_ns = ts_ns;
 	p.wire_len = wire_len;
 	p.cap_len = cap_len;
+	p.pkt_index = 0;
+	p.clock_ns = 0;
 	enum nfm_decode_status st = nfm_decode(data, linktype, &m->cfg.decode, &p);
 	if (st == NFM_DECODE_OK)
 		return nfm_meter_packet(m, &p);
@@ -562,4 +559,55 @@ int nfm_meter_finish(struct nfm_meter *m)
 		if (expire(m, f, NFM_END_EOF))
 			break;
 	return m->stop_rc;
+}
+
+int nfm_meter_tick(struct nfm_meter *m, uint64_t now_ns)
+{
+	if (m->stop_rc)
+		return m->stop_rc;
+	if (!m->have_now) {
+		m->have_now = 1;
+		m->now = now_ns;
+	} else if (now_ns > m->now) {
+		m->now = now_ns;
+	}
+	return expire_due(m);
+}
+
+const struct nfm_flow_record *nfm_meter_oldest(const struct nfm_meter *m)
+{
+	uint32_t h = m->lists[LIST_AGE].head;
+	return h == NFM_FLOW_NONE ? NULL : &nfm_flow_table_at(m->table, h)->rec;
+}
+
+int nfm_meter_expire_oldest(struct nfm_meter *m)
+{
+	struct nfm_flow *f = head_of(m, LIST_AGE);
+	return f ? expire(m, f, NFM_END_EOF) : 0;
+}
+
+void nfm_counters_add(struct nfm_counters *dst, const struct nfm_counters *src)
+{
+	dst->packets += src->packets;
+	dst->wire_bytes += src->wire_bytes;
+	for (int i = 0; i < NFM_DECODE_STATUS_COUNT; i++)
+		dst->decode_status[i] += src->decode_status[i];
+	for (int i = 0; i < NFM_NONIP_KIND_COUNT; i++)
+		dst->nonip[i] += src->nonip[i];
+	dst->flow_packets += src->flow_packets;
+	dst->filtered += src->filtered;
+	dst->over_max_flows += src->over_max_flows;
+	dst->fragments_unmatched += src->fragments_unmatched;
+	dst->fragments += src->fragments;
+	dst->l4_truncated += src->l4_truncated;
+	dst->ts_backwards += src->ts_backwards;
+	dst->flows_created += src->flows_created;
+	dst->flows_written += src->flows_written;
+	for (int i = 0; i < NFM_END_REASON_COUNT; i++)
+		dst->flows_by_reason[i] += src->flows_by_reason[i];
+	dst->peak_active_flows += src->peak_active_flows;
+	if (src->packets && (!dst->first_ts_ns || src->first_ts_ns < dst->first_ts_ns))
+		dst->first_ts_ns = src->first_ts_ns;
+	if (src->last_ts_ns > dst->last_ts_ns)
+		dst->last_ts_ns = src->last_ts_ns;
 }

@@ -75,6 +75,16 @@ int nfm_meter_finish(struct nfm_meter *m);
  * cannot change the output. */
 int nfm_meter_done(const struct nfm_meter *m);
 const struct nfm_counters *nfm_meter_counters(const struct nfm_meter *m);
+/* Advances the meter's clock to now_ns (never backwards) and writes the flows that are
+ * due, without a packet: lets a worker that saw no packet follow the global time. */
+int nfm_meter_tick(struct nfm_meter *m, uint64_t now_ns);
+/* The open flow created first (NULL when none), and writing it (reason end-of-input).
+ * nfm_meter_finish is these two in a loop; a merge of several meters uses them to write
+ * the remaining flows of all in one creation order. */
+const struct nfm_flow_record *nfm_meter_oldest(const struct nfm_meter *m);
+int nfm_meter_expire_oldest(struct nfm_meter *m);
+/* dst += src (peaks add up: shards hold disjoint flows). */
+void nfm_counters_add(struct nfm_counters *dst, const struct nfm_counters *src);
 uint64_t nfm_meter_active_flows(const struct nfm_meter *m);
 
 #endif

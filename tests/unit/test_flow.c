@@ -380,6 +380,30 @@ NFM_TEST(protocol_filter)
 	nfm_meter_free(m);
 }
 
+/* Idle expiry is exact: a flow that was touched after it was first listed is still
+ * written as idle as soon as the clock passes its last packet plus the timeout. */
+NFM_TEST(idle_expiry_exact_after_touch)
+{
+	struct collected c;
+	struct nfm_meter *m = meter(&c, NULL);
+	struct nfm_packet a0 = v4(S(1000), NFM_IPPROTO_UDP, 1, 1111, 2, 2222, 80, 38);
+	struct nfm_packet a1 = v4(S(1050), NFM_IPPROTO_UDP, 2, 2222, 1, 1111, 80, 38);
+	struct nfm_packet b = v4(S(1061), NFM_IPPROTO_UDP, 3, 3333, 4, 4444, 80, 38);
+	struct nfm_packet d = v4(S(1115), NFM_IPPROTO_UDP, 5, 5555, 6, 6666, 80, 38);
+	nfm_meter_packet(m, &a0);
+	nfm_meter_packet(m, &a1);
+	nfm_meter_packet(m, &b);
+	CHECK_EQ_U(c.n, 0);
+	nfm_meter_packet(m, &d); /* 65 s after the flow's last packet */
+	CHECK_EQ_U(c.n, 1);
+	CHECK_EQ_U(c.r[0].src_port, 1111);
+	CHECK_EQ_U(c.r[0].end_reason, NFM_END_IDLE);
+	CHECK_EQ_U(c.r[0].pkts[0] + c.r[0].pkts[1], 2);
+	nfm_meter_finish(m);
+	CHECK_EQ_U(c.n, 3);
+	nfm_meter_free(m);
+}
+
 static void max2(struct nfm_meter_config *cfg) { cfg->max_flows = 2; }
 static void cap2(struct nfm_meter_config *cfg) { cfg->max_active_flows = 2; }
 
@@ -399,11 +423,12 @@ NFM_TEST(max_flows_and_active_cap)
 	CHECK(nfm_meter_done(m));
 	nfm_meter_finish(m);
 	CHECK_EQ_U(c.n, 2);
-	/* both idle-expired by the late packet, in the order they were listed */
-	CHECK_EQ_U(c.r[0].src_port, 1000);
-	CHECK_EQ_U(c.r[0].pkts[1], 1);
+	/* both idle-expired by the late packet, longest idle first */
+	CHECK_EQ_U(c.r[0].src_port, 1001);
 	CHECK_EQ_U(c.r[0].end_reason, NFM_END_IDLE);
-	CHECK_EQ_U(c.r[1].src_port, 1001);
+	CHECK_EQ_U(c.r[1].src_port, 1000);
+	CHECK_EQ_U(c.r[1].pkts[1], 1);
+	CHECK_EQ_U(c.r[1].end_reason, NFM_END_IDLE);
 	CHECK_EQ_U(nfm_meter_counters(m)->over_max_flows, 2);
 	CHECK(accounted(nfm_meter_counters(m)));
 	nfm_meter_free(m);
@@ -484,6 +509,7 @@ RUN(idle_and_active_timeouts);
 RUN(icmp_echo_and_arp_keys);
 RUN(protocol_filter);
 RUN(max_flows_and_active_cap);
+RUN(idle_expiry_exact_after_touch);
 RUN(fragments_vlan_and_backwards_time);
 RUN(many_flows_memory_is_reused);
 NFM_TEST_MAIN_END()

@@ -1,0 +1,45 @@
+/* The metering pipeline: the caller's thread reads and decodes frames and deals them to
+ * worker threads, each owning a shard of the flows (chosen by a symmetric hash of the
+ * two addresses, so both directions and every fragment of a datagram meet in one shard);
+ * a writer thread hands the finished flows to the sink, off the packet path.
+ *
+ * Output identity: frames travel in batches of a fixed number of frames; every worker
+ * advances its clock to the batch's newest timestamp at the end of each batch, so a flow
+ * ends in the same batch whatever the number of workers. The writer emits the flows that
+ * ended in one batch in the order of their first packet, and the flows still open at
+ * the end of the input in the order of their first packet. The records written are
+ * therefore the same, in the same order, for any worker count (eviction by
+ * max_active_flows, applied per worker, is the one exception; docs/flows.md). */
+#ifndef NFM_FLOW_PIPELINE_H
+#define NFM_FLOW_PIPELINE_H
+
+#include <stdint.h>
+
+#include "capture/source.h"
+#include "flow/meter.h"
+
+#define NFM_PIPELINE_MAX_WORKERS 64
+
+struct nfm_pipeline_config {
+	struct nfm_meter_config meter; /* max_active_flows is shared out among the workers */
+	unsigned workers;              /* 1..NFM_PIPELINE_MAX_WORKERS (0 means 1) */
+};
+
+struct nfm_pipeline;
+
+/* The sink is called from the writer thread only, one record at a time. */
+struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm_flow_sink sink,
+				      void *sink_ctx);
+/* Decodes and queues one frame (its bytes are not kept). Returns 0, or the nonzero
+ * value with which the sink or an allocation stopped the pipeline. */
+int nfm_pipeline_frame(struct nfm_pipeline *pl, const struct nfm_raw_packet *raw);
+/* True when max_flows is reached and all those flows are written (single worker). */
+int nfm_pipeline_done(struct nfm_pipeline *pl);
+/* Drains the queues, writes the flows still open when write_open is true, and stops the
+ * threads. Returns 0 or the error that stopped the pipeline. Call once. */
+int nfm_pipeline_finish(struct nfm_pipeline *pl, int write_open);
+/* Counters of the whole input (after finish). */
+void nfm_pipeline_counters(const struct nfm_pipeline *pl, struct nfm_counters *out);
+void nfm_pipeline_free(struct nfm_pipeline *pl); /* after finish; NULL is fine */
+
+#endif
