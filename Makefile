@@ -30,7 +30,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 PROG := $(if $(filter 1,$(SAN)),$(BUILD)/nexusflowmeter,nexusflowmeter)
 
 .PHONY: all test check unit tools clean sample bench install fuzz fuzz-smoke
-all: $(PROG) $(BUILD)/nfm-gencap
+all: $(PROG) $(BUILD)/nfm-gencap $(BUILD)/nfm-readloop $(BUILD)/nfm-ourread
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -44,6 +44,13 @@ $(PROG): $(CLI_OBJ) $(BUILD)/libnfm.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libnfm.a $(LDLIBS)
 
 $(BUILD)/nfm-gencap: $(BUILD)/bench/gencap.o $(BUILD)/libnfm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Benchmark baselines: a bare libpcap read loop, and the same loop over our reader.
+$(BUILD)/nfm-readloop: $(BUILD)/bench/readloop.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/nfm-ourread: $(BUILD)/bench/ourread.o $(BUILD)/libnfm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/nfm_test.h $(BUILD)/libnfm.a

@@ -112,6 +112,7 @@ int nfm_pcap_next(struct nfm_source *s, struct nfm_raw_packet *pkt, struct nfm_e
 	pkt->offset = nfm_stream_off(st, p);
 	pkt->data = p + hl;
 	st->pos = p + hl + caplen;
+	nfm_stream_prefetch(st);
 	s->stats.records++;
 	return 1;
 }

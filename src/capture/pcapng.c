@@ -328,6 +328,7 @@ static int next_block(struct nfm_source *s, struct nfm_raw_packet *pkt, int prim
 			break;
 		}
 		st->pos = p + tlen;
+		nfm_stream_prefetch(st);
 		if (got)
 			return 1;
 	}

@@ -80,6 +80,12 @@ static int open_format(struct nfm_source *s, struct nfm_error *err)
 
 int nfm_source_open(struct nfm_source **out, const char *path, struct nfm_error *err)
 {
+	return nfm_source_open_flags(out, path, 0, err);
+}
+
+int nfm_source_open_flags(struct nfm_source **out, const char *path, unsigned flags,
+			  struct nfm_error *err)
+{
 	*out = NULL;
 	if (!path)
 		return nfm_error_set(err, NFM_ERR_INVALID, "no input file given");
@@ -100,7 +106,10 @@ int nfm_source_open(struct nfm_source **out, const char *path, struct nfm_error 
 			close(fd);
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", name);
 	}
-	int rc = nfm_stream_init_fd(&s->st, fd, !is_stdin, s->name, err);
+	/* Standard input is never mapped, even when it is a regular file: its offset need
+	 * not be 0 and the bytes before it are not ours. */
+	int map = !is_stdin && !(flags & NFM_SOURCE_NO_MMAP);
+	int rc = nfm_stream_init_fd(&s->st, fd, !is_stdin, map, s->name, err);
 	if (rc == 0)
 		rc = open_format(s, err);
 	if (rc) {

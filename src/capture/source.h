@@ -2,7 +2,9 @@
  * number of sections and interfaces, per-interface link type and timestamp resolution,
  * both byte orders), from a file, standard input ("-"), or a gzip/zstd-compressed stream
  * (detected by magic bytes, not by name). The packet bytes lent by nfm_source_next stay
- * valid until the next call; the source owns them. */
+ * valid until the next call; the source owns them. A regular uncompressed file is read
+ * through mmap (no copy, no read(2)); if another process truncates it while it is being
+ * read, the reader may be killed by SIGBUS (see src/capture/stream.c). */
 #ifndef NFM_CAPTURE_SOURCE_H
 #define NFM_CAPTURE_SOURCE_H
 

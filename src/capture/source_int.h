@@ -61,6 +61,11 @@ static inline uint32_t nfm_ld32(const uint8_t *p, int be)
 		  : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
+/* nfm_source_open with options (tests and benchmarks; nfm_source_open passes 0). */
+#define NFM_SOURCE_NO_MMAP 1u /* read a regular file with read(2), do not map it */
+int nfm_source_open_flags(struct nfm_source **out, const char *path, unsigned flags,
+			  struct nfm_error *err);
+
 /* The window starts with a classic pcap magic / a pcapng SHB; parse the header.
  * Errors name the file; the source is closed by the caller. */
 int nfm_pcap_open(struct nfm_source *s, struct nfm_error *err);

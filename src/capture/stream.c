@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,8 +13,37 @@
 
 #define BUF_FD ((size_t)4 << 20)  /* window buffer for files and pipes */
 /* First window for compressed memory input (tests, fuzzing): small, so that records often
- * straddle its end and the refill and growth paths are exercised; it grows as needed. */
+ * straddle its end and the refill and growth paths are exercised; it grows as needed.
+ * Also the step of the window over uncompressed caller memory, for the same reason. */
 #define BUF_MEM ((size_t)4 << 10)
+
+/* Memory-mapped files.
+ *
+ * A regular uncompressed file is mapped whole (MAP_PRIVATE, PROT_READ) rather than
+ * through a sliding series of smaller mappings: on a 64-bit system the address space is
+ * no constraint even for captures of hundreds of GiB (a mapping reserves addresses, not
+ * memory), and one mapping means no record ever straddles two mappings, so nothing is
+ * ever copied or remapped and every record is lent in place. Memory use stays bounded
+ * all the same: the window slides over the mapping MAP_STEP bytes at a time and, as it
+ * slides, the pages already read (more than MAP_DROP behind the position) are released
+ * with MADV_DONTNEED, so the resident set does not grow to the size of the file; the
+ * pages remain in the page cache, which is the kernel's business exactly as with read().
+ * Releasing cannot break a lent pointer: a private, never-written file mapping simply
+ * faults the same bytes back in. MADV_SEQUENTIAL asks for aggressive read-ahead.
+ * Where addresses are scarce (32-bit), files above MAP_MAX_32 take the read() path.
+ *
+ * Limitation: if another process truncates the file while it is mapped, touching a page
+ * past the new end raises SIGBUS. Each slide of the window re-checks the size with
+ * fstat() and stops at the new end (reported as a truncated capture, as read() would
+ * see it), which covers a truncation that happens between slides; one racing with the
+ * parsing of the current window (at most MAP_STEP bytes) is not caught, since a SIGBUS
+ * handler would need process-wide state. Reading a file that is being truncated is
+ * unusual; callers that must survive it can use the read() path (NFM_SOURCE_NO_MMAP).
+ * Likewise bytes appended after the file was opened are not read (the read() path may
+ * or may not see them, depending on timing). */
+#define MAP_STEP ((size_t)8 << 20)
+#define MAP_DROP ((size_t)32 << 20)
+#define MAP_MAX_32 ((uint64_t)1 << 30)
 
 static const char *comp_name(enum nfm_compression c)
 {
@@ -210,11 +240,68 @@ static int produce(struct nfm_stream *s, uint8_t *dst, size_t room, uint64_t dst
 	return read_fd(s, dst, room, produced, err);
 }
 
+/* Mapping: the file may have shrunk since it was mapped; never expose bytes past its
+ * current end (touching them would raise SIGBUS). */
+static void map_recheck(struct nfm_stream *s)
+{
+	struct stat sb;
+	if (fstat(s->fd, &sb) != 0 || sb.st_size < 0 || (uint64_t)sb.st_size >= s->mem_len)
+		return;
+	size_t at = (size_t)(s->pos - s->mem);
+	s->mem_len = (size_t)sb.st_size > at ? (size_t)sb.st_size : at;
+}
+
+/* Mapping, after the window moved: release the pages before the position (see
+ * MAP_DROP) and fill the page tables of the new part of the window in one call, so that
+ * it is not faulted in 64 KiB at a time and nfm_stream_prefetch() is not dropped on a
+ * missing page-table entry. Both are hints: errors (an old kernel without
+ * MADV_POPULATE_READ, EFAULT past a new end of file) change nothing. */
+static void map_advise(struct nfm_stream *s)
+{
+	uint8_t *base = s->map;
+	size_t cut = (size_t)(s->pos - base) & ~(s->page - 1);
+	size_t done = (size_t)(s->dropped - base);
+	if (cut - done >= MAP_DROP) {
+		(void)madvise(base + done, cut - done, MADV_DONTNEED);
+		s->dropped = base + cut;
+	}
+#ifdef MADV_POPULATE_READ
+	size_t from = s->populated > cut ? s->populated : cut;
+	size_t to = (size_t)(s->end - base);
+	if (to > from) {
+		(void)madvise(base + from, to - from, MADV_POPULATE_READ);
+		s->populated = (to + s->page - 1) & ~(s->page - 1);
+	}
+#endif
+}
+
+/* Memory window: extend end over the block; nothing is copied and nothing can fail. */
+static int mem_slide(struct nfm_stream *s, size_t need)
+{
+	if (s->map)
+		map_recheck(s);
+	const uint8_t *lim = s->mem + s->mem_len;
+	size_t left = (size_t)(lim - s->pos);
+	if (left < need) {
+		s->end = lim; /* (lim may now be below end: the file shrank) */
+		s->eof = 1;
+		return 1;
+	}
+	size_t step = need > s->step ? need : s->step;
+	s->end = s->pos + (step < left ? step : left);
+	s->eof = s->end == lim;
+	if (s->map)
+		map_advise(s);
+	return 0;
+}
+
 int nfm_stream_fill(struct nfm_stream *s, size_t need, struct nfm_error *err)
 {
 	size_t have = (size_t)(s->end - s->pos);
 	if (have >= need)
 		return 0;
+	if (!s->buf)
+		return mem_slide(s, need);
 	if (s->eof)
 		return 1;
 	if (need > NFM_STREAM_MAX_NEED)
@@ -272,11 +359,11 @@ int nfm_stream_check_end(struct nfm_stream *s, uint64_t packets, struct nfm_erro
 
 uint64_t nfm_stream_bytes_read(const struct nfm_stream *s)
 {
-	if (s->fd >= 0)
+	if (!s->mem)
 		return s->raw_read;
 	if (s->comp != NFM_COMP_NONE)
 		return (uint64_t)(s->in_p - s->mem);
-	return (uint64_t)(s->pos - s->mem);
+	return (uint64_t)(s->pos - s->mem); /* a mapping too: the parsing position */
 }
 
 void nfm_stream_fini(struct nfm_stream *s)
@@ -289,24 +376,31 @@ void nfm_stream_fini(struct nfm_stream *s)
 		ZSTD_freeDStream(s->zds);
 	free(s->buf);
 	free(s->in);
+	if (s->map)
+		munmap(s->map, s->map_len);
 	if (s->owns_fd && s->fd >= 0)
 		close(s->fd);
 	memset(s, 0, sizeof *s);
 	s->fd = -1;
 }
 
+static enum nfm_compression detect_comp(const uint8_t *p, size_t have)
+{
+	if (have >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+		return NFM_COMP_GZIP;
+	if (have >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
+		return NFM_COMP_ZSTD;
+	return NFM_COMP_NONE;
+}
+
 /* Looks at the first bytes of the window; on a gzip or zstd magic the bytes seen so far
  * become compressed input and the window restarts empty over the decoded stream. */
 static int sniff(struct nfm_stream *s, size_t win_cap, struct nfm_error *err)
 {
-	size_t have = nfm_stream_avail(s);
-	const uint8_t *p = s->pos;
-	if (have >= 2 && p[0] == 0x1f && p[1] == 0x8b)
-		s->comp = NFM_COMP_GZIP;
-	else if (have >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
-		s->comp = NFM_COMP_ZSTD;
-	else
+	s->comp = detect_comp(s->pos, nfm_stream_avail(s));
+	if (s->comp == NFM_COMP_NONE)
 		return 0;
+	size_t have = nfm_stream_avail(s);
 
 	if (s->fd >= 0) {
 		/* The sniffed bytes are the start of the compressed input. */
@@ -350,7 +444,49 @@ static int sniff(struct nfm_stream *s, size_t win_cap, struct nfm_error *err)
 	return 0;
 }
 
-int nfm_stream_init_fd(struct nfm_stream *s, int fd, int owns_fd, const char *name,
+/* Sets up a memory window over [data, data + len) at its start. */
+static void mem_window(struct nfm_stream *s, const uint8_t *data, size_t len, size_t step)
+{
+	s->mem = data;
+	s->mem_len = len;
+	s->step = step;
+	s->pf = 0;
+	s->win = s->pos = s->end = data;
+	s->base = 0;
+	(void)mem_slide(s, 0);
+}
+
+/* Maps a regular uncompressed file (see MAP_STEP). 1: the stream is a memory window over
+ * the mapping; 0: not mapped (compressed, too big for the address space, mmap refused),
+ * use read(). */
+static int try_map(struct nfm_stream *s)
+{
+	if (s->file_size == 0 || s->file_size > SIZE_MAX ||
+	    (sizeof(void *) < 8 && s->file_size > MAP_MAX_32))
+		return 0;
+	/* Compressed input keeps the buffered path (the decoder copies anyway). pread()
+	 * leaves the file offset at 0 for that path. */
+	uint8_t magic[4];
+	ssize_t got = pread(s->fd, magic, sizeof magic, 0);
+	if (got < 0 || detect_comp(magic, (size_t)got) != NFM_COMP_NONE)
+		return 0;
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= 0 || (page & (page - 1)))
+		return 0;
+	size_t len = (size_t)s->file_size;
+	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, s->fd, 0);
+	if (m == MAP_FAILED)
+		return 0;
+	(void)madvise(m, len, MADV_SEQUENTIAL);
+	s->map = m;
+	s->map_len = len;
+	s->page = (size_t)page;
+	s->dropped = m;
+	mem_window(s, m, len, MAP_STEP); /* re-checks the size before touching a byte */
+	return 1;
+}
+
+int nfm_stream_init_fd(struct nfm_stream *s, int fd, int owns_fd, int map, const char *name,
 		       struct nfm_error *err)
 {
 	memset(s, 0, sizeof *s);
@@ -360,6 +496,8 @@ int nfm_stream_init_fd(struct nfm_stream *s, int fd, int owns_fd, const char *na
 	struct stat sb;
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
 		s->file_size = (uint64_t)sb.st_size;
+	if (map && try_map(s))
+		return 0;
 	s->buf = malloc(BUF_FD);
 	if (!s->buf) {
 		nfm_stream_fini(s);
@@ -382,12 +520,8 @@ int nfm_stream_init_mem(struct nfm_stream *s, const uint8_t *data, size_t len, c
 	memset(s, 0, sizeof *s);
 	s->fd = -1;
 	s->name = name;
-	s->mem = data ? data : empty;
-	s->mem_len = data ? len : 0;
-	s->file_size = s->mem_len;
-	s->win = s->pos = s->mem;
-	s->end = s->mem + s->mem_len;
-	s->eof = 1;
+	s->file_size = data ? len : 0;
+	mem_window(s, data ? data : empty, data ? len : 0, BUF_MEM);
 	int rc = sniff(s, BUF_MEM, err);
 	if (rc) {
 		nfm_stream_fini(s);

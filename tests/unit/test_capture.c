@@ -14,6 +14,7 @@
 
 #include "capture/pcap_writer.h"
 #include "capture/source.h"
+#include "capture/source_int.h"
 #include "nfm_test.h"
 
 #define SEC 1000000000ULL
@@ -279,22 +280,104 @@ static void drain(struct nfm_source *s, struct got *g)
 	nfm_source_close(s);
 }
 
-static void read_path(const char *path, struct got *g)
+static void read_path_flags(const char *path, unsigned flags, struct got *g)
 {
 	memset(g, 0, sizeof *g);
 	struct nfm_source *s;
-	g->open_rc = nfm_source_open(&s, path, &g->err);
+	g->open_rc = nfm_source_open_flags(&s, path, flags, &g->err);
 	if (g->open_rc == 0)
 		drain(s, g);
 }
 
-static void read_mem(const uint8_t *d, size_t n, struct got *g)
+/* Message of a failed read without the leading input name. */
+static const char *msg_tail(const struct got *g, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(g->err.msg, name, n) == 0 ? g->err.msg + n : "(message without the name)";
+}
+
+/* A capture read two ways (memory, mapped file, read() on the file) must give the same
+ * packets, stats, errors and offsets; only the name in messages differs. bytes_read
+ * is the same at a clean end of uncompressed input (during reading, and after an error,
+ * the read() path has read ahead of the parsing position). */
+static void same_got(struct nfm_test_state *nfm_t_, const char *how, const struct got *a,
+		     const char *a_name, const struct got *b, const char *b_name)
+{
+	unsigned bad = 0;
+	bad |= (a->open_rc != b->open_rc || a->rc != b->rc || a->n != b->n) << 0;
+	for (uint64_t i = 0; i < a->n && i < b->n && i < MAXP; i++) {
+		const struct nfm_raw_packet *x = &a->p[i], *y = &b->p[i];
+		bad |= (x->ts_ns != y->ts_ns || x->cap_len != y->cap_len ||
+			x->wire_len != y->wire_len || x->linktype != y->linktype ||
+			x->interface_id != y->interface_id || x->offset != y->offset ||
+			a->sum[i] != b->sum[i]) << 1;
+	}
+	if (a->open_rc || a->rc)
+		bad |= (a->err.code != b->err.code || a->err.has_offset != b->err.has_offset ||
+			a->err.offset != b->err.offset ||
+			strcmp(msg_tail(a, a_name), msg_tail(b, b_name)) != 0) << 2;
+	if (a->open_rc == 0)
+		bad |= (memcmp(&a->st, &b->st, sizeof a->st) != 0 || a->linktype != b->linktype ||
+			a->fmt != b->fmt || a->comp != b->comp || a->file_size != b->file_size ||
+			(a->rc == 0 && a->comp == NFM_COMP_NONE && a->bytes_read != b->bytes_read))
+		       << 3;
+	if (bad)
+		fprintf(stderr, "  %s differ (0x%x): rc %d/%d %d/%d, %llu/%llu packets, \"%s\" / \"%s\"\n",
+			how, bad, a->open_rc, b->open_rc, a->rc, b->rc, (unsigned long long)a->n,
+			(unsigned long long)b->n, a->err.msg, b->err.msg);
+	CHECK_EQ_U(bad, 0);
+}
+
+/* Reads a file through the mapped path (the result in g) and through the forced read()
+ * path, and compares. Standard input is read once (it has no mapped path). */
+static void read_path(struct nfm_test_state *nfm_t_, const char *path, struct got *g)
+{
+	read_path_flags(path, 0, g);
+	if (strcmp(path, "-") == 0)
+		return;
+	struct got *r = malloc(sizeof *r);
+	CHECK(r != NULL);
+	if (!r)
+		return;
+	read_path_flags(path, NFM_SOURCE_NO_MMAP, r);
+	same_got(nfm_t_, "mapped/read()", g, path, r, path);
+	free(r);
+}
+
+/* Reads an image from memory (the result in g), then as a file both ways: all three must
+ * agree. */
+static void read_mem(struct nfm_test_state *nfm_t_, const uint8_t *d, size_t n, struct got *g)
 {
 	memset(g, 0, sizeof *g);
 	struct nfm_source *s;
 	g->open_rc = nfm_source_open_mem(&s, d, n, "img", &g->err);
 	if (g->open_rc == 0)
 		drain(s, g);
+
+	const char *tmpdir = getenv("TMPDIR");
+	char path[300];
+	snprintf(path, sizeof path, "%s/nfm_img_XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(fd, d + done, n - done);
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	CHECK_EQ_U(done, n);
+	CHECK(close(fd) == 0);
+	struct got *f = malloc(sizeof *f);
+	CHECK(f != NULL);
+	if (f) {
+		read_path(nfm_t_, path, f);
+		same_got(nfm_t_, "memory/file", g, "img", f, path);
+		free(f);
+	}
+	unlink(path);
 }
 
 /* ---- temp files ---- */
@@ -425,7 +508,7 @@ NFM_TEST(pcap_writer_micro)
 	CHECK_EQ_U(nfm_pcap_writer_write(w, T0 + 2 * SEC + 999999999, d.d, 64, 1500, &err), 0);
 	CHECK_EQ_U(nfm_pcap_writer_close(w, &err), 0);
 	struct got g;
-	read_path(path, &g);
+	read_path(nfm_t_, path, &g);
 	CHECK_EQ_U(g.open_rc, 0);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 2);
@@ -464,7 +547,7 @@ NFM_TEST(pcap_writer_nano)
 	CHECK_EQ_U(nfm_pcap_writer_write(w, T0 + 123456789, d.d, 80, 80, &err), 0);
 	CHECK_EQ_U(nfm_pcap_writer_close(w, &err), 0);
 	struct got g;
-	read_path(path, &g);
+	read_path(nfm_t_, path, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.linktype, 113);
@@ -483,7 +566,7 @@ NFM_TEST(pcap_byte_orders_and_variants)
 	pcap_hdr(&b, 0xa1b2c3d4, 2, 4, 65535, 101);
 	pcap_rec(&b, 1700000000, 250000, 20, 20, 7);
 	struct got g;
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.open_rc, 0);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 1);
@@ -497,7 +580,7 @@ NFM_TEST(pcap_byte_orders_and_variants)
 	b.be = 1;
 	pcap_hdr(&b, 0xa1b23c4d, 2, 4, 65535, 1);
 	pcap_rec(&b, 1700000000, 7, 14, 14, 1);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.p[0].ts_ns, T0 + 7);
 	bb_free(&b);
@@ -505,7 +588,7 @@ NFM_TEST(pcap_byte_orders_and_variants)
 	/* little-endian nanoseconds */
 	pcap_hdr(&b, 0xa1b23c4d, 2, 4, 65535, 1);
 	pcap_rec(&b, 1700000000, 999999999, 14, 14, 1);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.p[0].ts_ns, T0 + 999999999);
 	CHECK_EQ_U(g.st.ts_fixed, 0);
@@ -523,7 +606,7 @@ NFM_TEST(pcap_byte_orders_and_variants)
 	u8(&b, 0);
 	u8(&b, 0);
 	payload(&b, 10, 5);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.p[0].ts_ns, T0 + 3000);
@@ -540,7 +623,7 @@ NFM_TEST(pcap_fixups)
 	pcap_rec(&b, 1700000000, 0, 100, 1000, 2);    /* caplen > snaplen */
 	pcap_rec(&b, 1700000000, 5, 64, 64, 3);       /* fine */
 	struct got g;
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 3);
 	CHECK_EQ_U(g.p[0].ts_ns, T0 + 2 * SEC + 500000000);
@@ -557,7 +640,7 @@ NFM_TEST(pcap_fixups)
 	/* nanosecond fraction overflow */
 	pcap_hdr(&b, 0xa1b23c4d, 2, 4, 0, 1);
 	pcap_rec(&b, 1700000000, 4000000001u, 4, 4, 1);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.p[0].ts_ns, T0 + 4 * SEC + 1);
 	CHECK_EQ_U(g.st.ts_fixed, 1);
@@ -576,7 +659,7 @@ NFM_TEST(pcap_old_versions_swap_lengths)
 	u32(&b, 12);  /* caplen */
 	payload(&b, 12, 1);
 	struct got g;
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.p[0].cap_len, 12);
@@ -591,7 +674,7 @@ NFM_TEST(pcap_old_versions_swap_lengths)
 	u32(&b, 12);
 	payload(&b, 12, 1);
 	pcap_rec(&b, 1700000000, 0, 8, 90, 2);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 2);
 	CHECK_EQ_U(g.p[0].cap_len, 12);
@@ -607,7 +690,7 @@ NFM_TEST(pcap_header_cases)
 	struct got g;
 	/* header only: a valid capture with no packets */
 	pcap_hdr(&b, 0xa1b2c3d4, 2, 4, 65535, 1);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.open_rc, 0);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 0);
@@ -617,7 +700,7 @@ NFM_TEST(pcap_header_cases)
 	/* reserved and FCS bits in the linktype field: the low 16 bits are the type */
 	pcap_hdr(&b, 0xa1b2c3d4, 2, 4, 65535, 0x40300071u);
 	pcap_rec(&b, 1, 0, 4, 4, 1);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.open_rc, 0);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.linktype, 0x71);
@@ -626,14 +709,14 @@ NFM_TEST(pcap_header_cases)
 
 	/* major version 1 */
 	pcap_hdr(&b, 0xa1b2c3d4, 1, 4, 65535, 1);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_UNSUPPORTED);
 	CHECK_STR(g.err.msg, "img: unsupported pcap version 1.4");
 	bb_free(&b);
 
 	/* header cut short */
 	pcap_hdr(&b, 0xd4c3b2a1, 2, 4, 65535, 1);
-	read_mem(b.d, 20, &g);
+	read_mem(nfm_t_, b.d, 20, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_TRUNCATED);
 	CHECK_EQ_U(g.err.offset, 0);
 	bb_free(&b);
@@ -646,31 +729,31 @@ NFM_TEST(open_errors)
 	struct got g;
 	const char *missing = tmp_name(&t, "missing.pcap");
 	char want[400];
-	read_path(missing, &g);
+	read_path(nfm_t_, missing, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_IO);
 	snprintf(want, sizeof want, "%s: No such file or directory", missing);
 	CHECK_STR(g.err.msg, want);
 
 	const char *empty = tmp_file(&t, "empty.pcap", "", 0);
-	read_path(empty, &g);
+	read_path(nfm_t_, empty, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_FORMAT);
 	snprintf(want, sizeof want, "%s: empty file", empty);
 	CHECK_STR(g.err.msg, want);
 
 	const char *text = tmp_file(&t, "notes.txt", "hello, world\n", 13);
-	read_path(text, &g);
+	read_path(nfm_t_, text, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_FORMAT);
 	snprintf(want, sizeof want, "%s: not a pcap or pcapng capture", text);
 	CHECK_STR(g.err.msg, want);
 
 	static const uint8_t snoop[24] = { 's', 'n', 'o', 'o', 'p', 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 4 };
-	read_mem(snoop, sizeof snoop, &g);
+	read_mem(nfm_t_, snoop, sizeof snoop, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_FORMAT);
 
-	read_mem((const uint8_t *)"\xd4\xc3", 2, &g);
+	read_mem(nfm_t_, (const uint8_t *)"\xd4\xc3", 2, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_FORMAT);
 
-	read_path(t.dir, &g);
+	read_path(nfm_t_, t.dir, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_IO);
 	tmp_cleanup(&t);
 }
@@ -685,7 +768,7 @@ NFM_TEST(pcap_truncation_offsets)
 	struct got g;
 	/* inside the third record's header */
 	const char *p1 = tmp_file(&t, "cut_hdr.pcap", b.d, 1630 + 9);
-	read_path(p1, &g);
+	read_path(nfm_t_, p1, &g);
 	CHECK_EQ_U(g.open_rc, 0);
 	CHECK_EQ_U(g.rc, NFM_ERR_TRUNCATED);
 	CHECK_EQ_U(g.n, 2);
@@ -698,7 +781,7 @@ NFM_TEST(pcap_truncation_offsets)
 
 	/* inside the second record's data */
 	const char *p2 = tmp_file(&t, "cut_data.pcap", b.d, 100 + 16 + 1000);
-	read_path(p2, &g);
+	read_path(nfm_t_, p2, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_TRUNCATED);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.err.offset, 100);
@@ -707,7 +790,7 @@ NFM_TEST(pcap_truncation_offsets)
 	CHECK_STR(g.err.msg, want);
 
 	/* exactly at a record boundary: clean end */
-	read_mem(b.d, 1630, &g);
+	read_mem(nfm_t_, b.d, 1630, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 2);
 	bb_free(&b);
@@ -725,7 +808,7 @@ NFM_TEST(pcap_oversized_record)
 	u32(&b, 100);
 	payload(&b, 100, 1);
 	struct got g;
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_CORRUPT);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.err.offset, 24 + 16 + 8);
@@ -756,26 +839,37 @@ NFM_TEST(pcap_large_file_through_fd)
 	}
 	CHECK_EQ_U(nfm_pcap_writer_close(w, &err), 0);
 
+	/* mapped, then with read() */
 	struct nfm_source *s;
-	CHECK_EQ_U(nfm_source_open(&s, path, &err), 0);
 	struct nfm_raw_packet pkt;
-	uint64_t got = 0, off = 24, bad = 0;
+	uint64_t got = 0;
 	uint32_t sum = 0;
 	int rc;
-	while ((rc = nfm_source_next(s, &pkt, &err)) > 0) {
-		sum += sum_bytes(pkt.data, pkt.cap_len) ^ (uint32_t)got;
-		if (pkt.offset != off || pkt.ts_ns != T0 + got)
-			bad++;
-		off += 16 + pkt.cap_len;
-		got++;
+	for (unsigned flags = 0; flags <= NFM_SOURCE_NO_MMAP; flags += NFM_SOURCE_NO_MMAP) {
+		CHECK_EQ_U(nfm_source_open_flags(&s, path, flags, &err), 0);
+		uint64_t off = 24, bad = 0, progress_bad = 0;
+		got = 0;
+		sum = 0;
+		while ((rc = nfm_source_next(s, &pkt, &err)) > 0) {
+			sum += sum_bytes(pkt.data, pkt.cap_len) ^ (uint32_t)got;
+			if (pkt.offset != off || pkt.ts_ns != T0 + got)
+				bad++;
+			off += 16 + pkt.cap_len;
+			/* the mapped path reports its parsing position; read() is ahead */
+			uint64_t br = nfm_source_bytes_read(s);
+			if (flags ? br < off : br != off)
+				progress_bad++;
+			got++;
+		}
+		CHECK_EQ_U(rc, 0);
+		CHECK_EQ_U(got, n);
+		CHECK_EQ_U(bad, 0);
+		CHECK_EQ_U(progress_bad, 0);
+		CHECK_EQ_U(sum, want_sum);
+		CHECK_EQ_U(nfm_source_bytes_read(s), total);
+		CHECK_EQ_U(nfm_source_file_size(s), total);
+		nfm_source_close(s);
 	}
-	CHECK_EQ_U(rc, 0);
-	CHECK_EQ_U(got, n);
-	CHECK_EQ_U(bad, 0);
-	CHECK_EQ_U(sum, want_sum);
-	CHECK_EQ_U(nfm_source_bytes_read(s), total);
-	CHECK_EQ_U(nfm_source_file_size(s), total);
-	nfm_source_close(s);
 
 	/* the same through gzip */
 	FILE *fp = fopen(path, "rb");
@@ -818,7 +912,7 @@ NFM_TEST(pcapng_interfaces_and_blocks)
 	CHECK_EQ_U(b.n, 500);
 	const char *path = tmp_file(&t, "small.pcapng", b.d, b.n);
 	struct got g;
-	read_path(path, &g);
+	read_path(nfm_t_, path, &g);
 	CHECK_EQ_U(g.open_rc, 0);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.fmt, NFM_CAPFMT_PCAPNG);
@@ -877,7 +971,7 @@ NFM_TEST(pcapng_timestamp_units)
 	ng_epb(&b, 5, UINT64_MAX, 4, 4, 1);
 	ng_epb(&b, 6, UINT64_MAX, 4, 4, 1);
 	struct got g;
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 7);
 	CHECK_EQ_U(g.p[0].ts_ns, T0 + 123456000);
@@ -906,7 +1000,7 @@ NFM_TEST(pcapng_sections_and_byte_orders)
 	ng_epb(&b, 1, 1, 20, 20, 4);  /* interface 1 is not defined here */
 	ng_epb(&b, 0, 1700000000000001ULL, 20, 20, 5);
 	struct got g;
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.open_rc, 0);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.linktype, 1);
@@ -932,7 +1026,7 @@ NFM_TEST(pcapng_sections_and_byte_orders)
 	ng_spb(&b, 8, 8, 1);
 	ng_idb(&b, 1, 16, -1, 0);
 	ng_spb(&b, 40, 40, 2);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.p[0].cap_len, 16);
@@ -950,7 +1044,7 @@ NFM_TEST(pcapng_many_interfaces)
 	ng_epb(&b, 299, 5, 4, 4, 1);
 	ng_epb(&b, 300, 5, 4, 4, 1);
 	struct got g;
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.p[0].linktype, 299);
@@ -966,7 +1060,7 @@ NFM_TEST(pcapng_many_interfaces)
 	ng_epb(&b, 65535, 5, 4, 4, 1);
 	size_t over = b.n;
 	ng_idb(&b, 1, 0, -1, 0);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.rc, NFM_ERR_LIMIT);
 	CHECK_EQ_U(g.err.offset, over);
@@ -984,36 +1078,36 @@ NFM_TEST(pcapng_bad_lengths)
 	size_t bad = b.n;
 	ng_epb(&b, 0, 1, 4, 4, 1);
 	set32(&b, bad + 4, 38);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_CORRUPT);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.err.offset, bad);
 	/* length below 12 */
 	set32(&b, bad + 4, 8);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_CORRUPT);
 	CHECK_EQ_U(g.err.offset, bad);
 	/* trailing copy differs */
 	set32(&b, bad + 4, 36);
 	set32(&b, b.n - 4, 40);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_CORRUPT);
 	CHECK_EQ_U(g.err.offset, bad);
 	/* caplen larger than the block */
 	set32(&b, b.n - 4, 36);
 	set32(&b, bad + 20, 5);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_CORRUPT);
 	CHECK_EQ_U(g.err.offset, bad);
 	/* block claiming more than 64 MiB */
 	set32(&b, bad + 20, 4);
 	set32(&b, bad + 4, (64u << 20) + 4);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_CORRUPT);
 	CHECK_EQ_U(g.err.offset, bad);
 	/* block longer than the rest of the file: truncated */
 	set32(&b, bad + 4, 4000);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_TRUNCATED);
 	CHECK_EQ_U(g.err.offset, bad);
 	CHECK_EQ_U(g.n, 1);
@@ -1023,7 +1117,7 @@ NFM_TEST(pcapng_bad_lengths)
 	ng_idb(&b, 1, 0, -1, 0);
 	bad = b.n;
 	ng_raw_block(&b, 6, 12);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_CORRUPT);
 	CHECK_EQ_U(g.err.offset, bad);
 	bb_free(&b);
@@ -1039,7 +1133,7 @@ NFM_TEST(pcapng_options_and_headers)
 	ng_idb(&b, 1, 0, 9, 0);
 	ng_epb(&b, 0, 1, 4, 4, 1);
 	b.d[idb_at + 18] = 0x40; /* if_tsresol length 1 -> 64 */
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.open_rc, 0);
 	CHECK_EQ_U(g.rc, NFM_ERR_CORRUPT);
 	CHECK_EQ_U(g.err.offset, idb_at + 16);
@@ -1058,14 +1152,14 @@ NFM_TEST(pcapng_options_and_headers)
 	u16(&b, 0x3030);
 	u32(&b, 0);
 	blk_end(&b, at);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_CORRUPT);
 	CHECK_EQ_U(g.err.offset, 24);
 	bb_free(&b);
 
 	/* pcapng 2.0 */
 	ng_shb(&b, 1, 2);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_UNSUPPORTED);
 	CHECK_STR(g.err.msg, "img: unsupported pcapng version 2.0");
 	bb_free(&b);
@@ -1073,14 +1167,14 @@ NFM_TEST(pcapng_options_and_headers)
 	/* bad byte-order magic in the first section: not a capture */
 	ng_shb(&b, 0, 1);
 	b.d[8] = 0x11;
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_FORMAT);
 	bb_free(&b);
 
 	/* SHB + IDB, no packets */
 	ng_shb(&b, 0, 1);
 	ng_idb(&b, 113, 0, -1, 0);
-	read_mem(b.d, b.n, &g);
+	read_mem(nfm_t_, b.d, b.n, &g);
 	CHECK_EQ_U(g.open_rc, 0);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 0);
@@ -1097,7 +1191,7 @@ NFM_TEST(pcapng_truncation_offsets)
 	struct got g;
 	/* inside the header of the SPB at 276 (two packets before it) */
 	const char *p1 = tmp_file(&t, "ng_cut_hdr.pcapng", b.d, 276 + 6);
-	read_path(p1, &g);
+	read_path(nfm_t_, p1, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_TRUNCATED);
 	CHECK_EQ_U(g.n, 2);
 	CHECK_EQ_U(g.err.offset, 276);
@@ -1106,12 +1200,12 @@ NFM_TEST(pcapng_truncation_offsets)
 		 "%s: truncated capture: record at byte 276 is incomplete (2 packets read)", p1);
 	CHECK_STR(g.err.msg, want);
 	/* inside the data of the EPB at 204 */
-	read_mem(b.d, 204 + 40, &g);
+	read_mem(nfm_t_, b.d, 204 + 40, &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_TRUNCATED);
 	CHECK_EQ_U(g.n, 1);
 	CHECK_EQ_U(g.err.offset, 204);
 	/* at the end of the NRB: clean */
-	read_mem(b.d, 204, &g);
+	read_mem(nfm_t_, b.d, 204, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.n, 1);
 	bb_free(&b);
@@ -1148,36 +1242,36 @@ NFM_TEST(compressed_streams)
 	struct got g;
 
 	gz_append(&gz, img.d, img.n);
-	read_path(tmp_file(&t, "small.pcap.gz", gz.d, gz.n), &g);
+	read_path(nfm_t_, tmp_file(&t, "small.pcap.gz", gz.d, gz.n), &g);
 	expect_small_pcap(nfm_t_, &g, NFM_COMP_GZIP);
 	CHECK_EQ_U(g.bytes_read, gz.n);
 	CHECK_EQ_U(g.file_size, gz.n);
-	read_mem(gz.d, gz.n, &g);
+	read_mem(nfm_t_, gz.d, gz.n, &g);
 	expect_small_pcap(nfm_t_, &g, NFM_COMP_GZIP);
 
 	/* two gzip members, split inside a record */
 	gz_append(&gz2, img.d, 700);
 	gz_append(&gz2, img.d + 700, img.n - 700);
-	read_path(tmp_file(&t, "two_members.pcap.gz", gz2.d, gz2.n), &g);
+	read_path(nfm_t_, tmp_file(&t, "two_members.pcap.gz", gz2.d, gz2.n), &g);
 	expect_small_pcap(nfm_t_, &g, NFM_COMP_GZIP);
 
 	zstd_append(&zs, img.d, img.n);
-	read_path(tmp_file(&t, "small.pcap.zst", zs.d, zs.n), &g);
+	read_path(nfm_t_, tmp_file(&t, "small.pcap.zst", zs.d, zs.n), &g);
 	expect_small_pcap(nfm_t_, &g, NFM_COMP_ZSTD);
 	CHECK_EQ_U(g.bytes_read, zs.n);
-	read_mem(zs.d, zs.n, &g);
+	read_mem(nfm_t_, zs.d, zs.n, &g);
 	expect_small_pcap(nfm_t_, &g, NFM_COMP_ZSTD);
 
 	/* two zstd frames */
 	zstd_append(&zs2, img.d, 10);
 	zstd_append(&zs2, img.d + 10, img.n - 10);
-	read_mem(zs2.d, zs2.n, &g);
+	read_mem(nfm_t_, zs2.d, zs2.n, &g);
 	expect_small_pcap(nfm_t_, &g, NFM_COMP_ZSTD);
 
 	/* pcapng inside gzip */
 	bb_free(&gz);
 	gz_append(&gz, ng.d, ng.n);
-	read_mem(gz.d, gz.n, &g);
+	read_mem(nfm_t_, gz.d, gz.n, &g);
 	CHECK_EQ_U(g.rc, 0);
 	CHECK_EQ_U(g.fmt, NFM_CAPFMT_PCAPNG);
 	CHECK_EQ_U(g.n, 4);
@@ -1186,10 +1280,10 @@ NFM_TEST(compressed_streams)
 	/* a compressed stream cut short at a record boundary inside the stream */
 	bb_free(&gz);
 	gz_append(&gz, img.d, img.n);
-	read_mem(gz.d, gz.n - 8, &g); /* the gzip trailer is missing */
+	read_mem(nfm_t_, gz.d, gz.n - 8, &g); /* the gzip trailer is missing */
 	CHECK_EQ_U(g.rc, NFM_ERR_TRUNCATED);
 	CHECK_EQ_U(g.n, 3);
-	read_mem(zs.d, zs.n - 3, &g); /* one block: nothing decodes */
+	read_mem(nfm_t_, zs.d, zs.n - 3, &g); /* one block: nothing decodes */
 	CHECK_EQ_U(g.open_rc, NFM_ERR_TRUNCATED);
 	CHECK_STR(g.err.msg, "img: truncated capture: zstd stream ends early at byte 0 (0 packets read)");
 
@@ -1198,14 +1292,14 @@ NFM_TEST(compressed_streams)
 	bb_put(&gz2, gz.d, gz.n);
 	for (size_t i = 12; i < gz2.n - 8; i++)
 		gz2.d[i] ^= 0x5a;
-	read_mem(gz2.d, gz2.n, &g);
+	read_mem(nfm_t_, gz2.d, gz2.n, &g);
 	CHECK(g.open_rc == NFM_ERR_CORRUPT || g.open_rc == NFM_ERR_FORMAT ||
 	      g.rc == NFM_ERR_CORRUPT || g.rc == NFM_ERR_TRUNCATED);
 
 	/* gzip of an empty file */
 	bb_free(&gz);
 	gz_append(&gz, img.d, 0);
-	read_mem(gz.d, gz.n, &g);
+	read_mem(nfm_t_, gz.d, gz.n, &g);
 	CHECK_EQ_U(g.open_rc, NFM_ERR_FORMAT);
 	CHECK_STR(g.err.msg, "img: empty file");
 
@@ -1213,7 +1307,7 @@ NFM_TEST(compressed_streams)
 	bb_free(&gz);
 	gz_append(&gz, img.d, img.n);
 	bb_put(&gz, "\0\0\0\0", 4);
-	read_mem(gz.d, gz.n, &g);
+	read_mem(nfm_t_, gz.d, gz.n, &g);
 	expect_small_pcap(nfm_t_, &g, NFM_COMP_GZIP);
 
 	bb_free(&img);
@@ -1246,6 +1340,82 @@ NFM_TEST(memory_source)
 	bb_free(&img);
 }
 
+/* A regular file is mapped (packets lent from the mapping, progress at the parsing
+ * position); NFM_SOURCE_NO_MMAP, compressed files and standard input use read(). */
+NFM_TEST(mapped_and_read_paths)
+{
+	struct tmp t;
+	tmp_init(&t);
+	struct bb img = { 0 }, gz = { 0 };
+	small_pcap(&img);
+	const char *path = tmp_file(&t, "paths.pcap", img.d, img.n);
+	struct nfm_source *s;
+	struct nfm_error err;
+	struct nfm_raw_packet pkt;
+	CHECK_EQ_U(nfm_source_open(&s, path, &err), 0);
+	CHECK_EQ_U(nfm_source_bytes_read(s), 24);
+	CHECK_EQ_U(nfm_source_next(s, &pkt, &err), 1);
+	CHECK_EQ_U(nfm_source_bytes_read(s), 100);
+	CHECK_EQ_U(nfm_source_file_size(s), img.n);
+	CHECK_EQ_U(sum_bytes(pkt.data, pkt.cap_len), sum_payload(60, 1));
+	nfm_source_close(s);
+
+	CHECK_EQ_U(nfm_source_open_flags(&s, path, NFM_SOURCE_NO_MMAP, &err), 0);
+	CHECK_EQ_U(nfm_source_next(s, &pkt, &err), 1);
+	CHECK_EQ_U(nfm_source_bytes_read(s), img.n); /* read() took the whole small file */
+	CHECK_EQ_U(sum_bytes(pkt.data, pkt.cap_len), sum_payload(60, 1));
+	nfm_source_close(s);
+
+	/* a compressed regular file is not mapped, and nothing was read before sniffing */
+	gz_append(&gz, img.d, img.n);
+	struct got g;
+	read_path(nfm_t_, tmp_file(&t, "paths.pcap.gz", gz.d, gz.n), &g);
+	expect_small_pcap(nfm_t_, &g, NFM_COMP_GZIP);
+	CHECK_EQ_U(g.bytes_read, gz.n);
+	bb_free(&img);
+	bb_free(&gz);
+	tmp_cleanup(&t);
+}
+
+/* The file shrinks while it is mapped: the window re-checks the size when it slides, so
+ * a truncation beyond the current window reads as a truncated capture, exactly like a
+ * file that was that short from the start (and not SIGBUS). */
+NFM_TEST(mapped_file_shrinks)
+{
+	struct tmp t;
+	tmp_init(&t);
+	struct bb img = { 0 };
+	pcap_hdr(&img, 0xa1b2c3d4, 2, 4, 0, 1);
+	uint32_t i = 0;
+	while (img.n < (24u << 20)) {
+		pcap_rec(&img, 1700000000 + i, 0, 1000 + i % 500, 1500, i & 0xff);
+		i++;
+	}
+	const size_t cut = (13u << 20) + 7; /* beyond the first window, inside a record */
+	const char *path = tmp_file(&t, "shrink.pcap", img.d, img.n);
+	const char *ref = tmp_file(&t, "short.pcap", img.d, cut);
+	struct got want;
+	read_path(nfm_t_, ref, &want);
+	CHECK_EQ_U(want.rc, NFM_ERR_TRUNCATED);
+
+	struct nfm_source *s;
+	struct nfm_error err;
+	struct nfm_raw_packet pkt;
+	CHECK_EQ_U(nfm_source_open(&s, path, &err), 0);
+	CHECK_EQ_U(nfm_source_next(s, &pkt, &err), 1);
+	CHECK(truncate(path, (off_t)cut) == 0);
+	uint64_t n = 1;
+	int rc;
+	while ((rc = nfm_source_next(s, &pkt, &err)) > 0)
+		n++;
+	CHECK_EQ_U(rc, NFM_ERR_TRUNCATED);
+	CHECK_EQ_U(n, want.n);
+	CHECK_EQ_U(err.offset, want.err.offset);
+	nfm_source_close(s);
+	bb_free(&img);
+	tmp_cleanup(&t);
+}
+
 NFM_TEST(standard_input)
 {
 	struct tmp t;
@@ -1261,13 +1431,13 @@ NFM_TEST(standard_input)
 	int fd = open(full, O_RDONLY);
 	CHECK(fd >= 0 && dup2(fd, STDIN_FILENO) == STDIN_FILENO);
 	close(fd);
-	read_path("-", &g);
+	read_path(nfm_t_, "-", &g);
 	expect_small_pcap(nfm_t_, &g, NFM_COMP_NONE);
 
 	fd = open(cut, O_RDONLY);
 	CHECK(fd >= 0 && dup2(fd, STDIN_FILENO) == STDIN_FILENO);
 	close(fd);
-	read_path("-", &g);
+	read_path(nfm_t_, "-", &g);
 	CHECK_EQ_U(g.rc, NFM_ERR_TRUNCATED);
 	CHECK_STR(g.err.msg, "(stdin): truncated capture: record at byte 100 is incomplete (1 packets read)");
 
@@ -1278,7 +1448,7 @@ NFM_TEST(standard_input)
 	close(pfd[1]);
 	CHECK(dup2(pfd[0], STDIN_FILENO) == STDIN_FILENO);
 	close(pfd[0]);
-	read_path("-", &g);
+	read_path(nfm_t_, "-", &g);
 	expect_small_pcap(nfm_t_, &g, NFM_COMP_NONE);
 	CHECK_EQ_U(g.file_size, 0);
 	CHECK_EQ_U(g.bytes_read, img.n);
@@ -1297,7 +1467,7 @@ static void prefixes(struct nfm_test_state *nfm_t_, const struct bb *img, const 
 	uint64_t bad = 0;
 	for (size_t len = 0; len <= img->n; len++) {
 		struct got g;
-		read_mem(img->d, len, &g);
+		read_mem(nfm_t_, img->d, len, &g);
 		int rc = g.open_rc ? g.open_rc : g.rc;
 		if (rc != 0 && rc != NFM_ERR_TRUNCATED && rc != NFM_ERR_FORMAT) {
 			fprintf(stderr, "prefix %zu: %d %s\n", len, rc, g.err.msg);
@@ -1339,6 +1509,8 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(pcap_truncation_offsets);
 	RUN(pcap_oversized_record);
 	RUN(pcap_large_file_through_fd);
+	RUN(mapped_and_read_paths);
+	RUN(mapped_file_shrinks);
 	RUN(pcapng_interfaces_and_blocks);
 	RUN(pcapng_timestamp_units);
 	RUN(pcapng_sections_and_byte_orders);

@@ -1,7 +1,7 @@
 /* Reads every capture of the shared corpus ($NFM_SHARED/pcaps, listed in MANIFEST.tsv) and
  * compares the number of packets with tshark's count in the manifest. Each file is one
- * test. Every file is read three ways: from its path, from memory, and gzip-compressed in
- * memory; all three must agree. Damaged files must end in a clean error or EOF. */
+ * test. Every file is read four ways: from its path (mapped), from its path with read(2),
+ * from memory, and gzip-compressed in memory; all must agree. Damaged files must end in a clean error or EOF. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "capture/source.h"
+#include "capture/source_int.h"
 #include "nfm_test.h"
 
 /* Files whose packet count or result legitimately differs from a clean read with tshark's
@@ -64,13 +65,13 @@ static void drain(struct nfm_source *s, struct result *r)
 	nfm_source_close(s);
 }
 
-static void read_path(const char *path, struct result *r)
+static void read_path(const char *path, unsigned flags, struct result *r)
 {
 	memset(r, 0, sizeof *r);
 	struct nfm_source *s;
 	struct nfm_error err;
 	nfm_error_clear(&err);
-	r->rc = nfm_source_open(&s, path, &err);
+	r->rc = nfm_source_open_flags(&s, path, flags, &err);
 	if (r->rc) {
 		snprintf(r->msg, sizeof r->msg, "%s", err.msg);
 		return;
@@ -163,7 +164,7 @@ static void check_file(struct nfm_test_state *nfm_t_, const char *root, const ch
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", root, file);
 	struct result r;
-	read_path(path, &r);
+	read_path(path, 0, &r);
 	if (want >= 0 && (long long)r.n != want) {
 		printf("mismatch %s: read %llu packets, manifest %lld%s (%s)\n", file,
 		       (unsigned long long)r.n, manifest_packets, ex ? " (allow-listed count differs)" : "",
@@ -182,13 +183,19 @@ static void check_file(struct nfm_test_state *nfm_t_, const char *root, const ch
 		nfm_t_->cur_failed++;
 	}
 
-	/* The same bytes from memory, and gzip-compressed, must give the same packets. */
+	/* The same file through read(), the same bytes from memory, and gzip-compressed,
+	 * must give the same packets (and the file the same messages). */
+	struct result m;
+	read_path(path, NFM_SOURCE_NO_MMAP, &m);
+	CHECK_EQ_U(m.rc, r.rc);
+	CHECK_EQ_U(m.n, r.n);
+	CHECK_EQ_U(m.ts_sum, r.ts_sum);
+	CHECK_STR(m.msg, r.msg);
 	size_t len = 0, gz_len = 0;
 	uint8_t *d = slurp(path, &len);
 	CHECK(d != NULL);
 	if (!d)
 		return;
-	struct result m;
 	read_mem(d, len, &m);
 	CHECK_EQ_U(m.rc, r.rc);
 	CHECK_EQ_U(m.n, r.n);
