@@ -355,25 +355,70 @@ static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_
 		m->c.peak_active_flows = active;
 }
 
-static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p)
+/* Ports of a packet for the flow key: transport ports, the ICMP echo identifier in both,
+ * or ICMP type and code. */
+static void packet_ports(const struct nfm_packet *p, uint16_t *sport, uint16_t *dport)
 {
-	uint16_t sport = 0, dport = 0;
-	int is_tcp = p->l3 != NFM_L3_ARP && p->ip_proto == NFM_IPPROTO_TCP;
-
+	*sport = *dport = 0;
 	if (p->flags & NFM_PKT_HAS_PORTS) {
-		sport = p->sport;
-		dport = p->dport;
+		*sport = p->sport;
+		*dport = p->dport;
 	} else if (p->l3 != NFM_L3_ARP &&
 		   (p->ip_proto == NFM_IPPROTO_ICMP || p->ip_proto == NFM_IPPROTO_ICMPV6)) {
 		/* Echo request and reply share a flow keyed by the identifier; other ICMP
 		 * messages key on type and code. */
 		if (p->flags & NFM_PKT_ICMP_ECHO) {
-			sport = dport = p->icmp_id;
+			*sport = *dport = p->icmp_id;
 		} else {
-			sport = p->icmp_type;
-			dport = p->icmp_code;
+			*sport = p->icmp_type;
+			*dport = p->icmp_code;
 		}
 	}
+}
+
+/* A packet's key, computed ahead of its turn so its table slot can be prefetched. */
+struct prepared {
+	struct nfm_flow_key key;
+	uint64_t hash;
+	int src_is_a;
+	int valid;
+};
+
+static void packet_key(const struct nfm_meter *m, const struct nfm_packet *p, uint16_t sport,
+		       uint16_t dport, struct prepared *out)
+{
+	struct nfm_flow_key *k = &out->key;
+	memset(k, 0, sizeof *k);
+	int c = memcmp(p->src, p->dst, 16);
+	int src_is_a = c < 0 || (c == 0 && sport <= dport);
+	if (src_is_a) {
+		memcpy(k->a, p->src, 16);
+		memcpy(k->b, p->dst, 16);
+		k->port_a = sport;
+		k->port_b = dport;
+	} else {
+		memcpy(k->a, p->dst, 16);
+		memcpy(k->b, p->src, 16);
+		k->port_a = dport;
+		k->port_b = sport;
+	}
+	k->l3 = p->l3;
+	k->proto = p->ip_proto;
+	if (p->flags & NFM_PKT_VLAN) {
+		k->has_vlan = 1;
+		k->vlan = p->vlan_id;
+	}
+	out->src_is_a = src_is_a;
+	out->hash = nfm_flow_key_hash(m->table, k);
+	out->valid = 1;
+}
+
+static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
+			 const struct prepared *pre)
+{
+	uint16_t sport, dport;
+	int is_tcp = p->l3 != NFM_L3_ARP && p->ip_proto == NFM_IPPROTO_TCP;
+	packet_ports(p, &sport, &dport);
 
 	if (p->flags & NFM_PKT_FRAGMENT) {
 		m->c.fragments++;
@@ -402,29 +447,15 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p)
 		return 0;
 	}
 
-	struct nfm_flow_key key;
-	memset(&key, 0, sizeof key);
-	int c = memcmp(p->src, p->dst, 16);
-	int src_is_a = c < 0 || (c == 0 && sport <= dport);
-	if (src_is_a) {
-		memcpy(key.a, p->src, 16);
-		memcpy(key.b, p->dst, 16);
-		key.port_a = sport;
-		key.port_b = dport;
-	} else {
-		memcpy(key.a, p->dst, 16);
-		memcpy(key.b, p->src, 16);
-		key.port_a = dport;
-		key.port_b = sport;
+	struct prepared local;
+	if (!pre || !pre->valid) {
+		packet_key(m, p, sport, dport, &local);
+		pre = &local;
 	}
-	key.l3 = p->l3;
-	key.proto = p->ip_proto;
-	if (p->flags & NFM_PKT_VLAN) {
-		key.has_vlan = 1;
-		key.vlan = p->vlan_id;
-	}
-	uint64_t hash = nfm_flow_key_hash(m->table, &key);
-	struct nfm_flow *f = nfm_flow_table_find(m->table, &key, hash);
+	const struct nfm_flow_key *kp = &pre->key;
+	uint64_t hash = pre->hash;
+	int src_is_a = pre->src_is_a;
+	struct nfm_flow *f = nfm_flow_table_find(m->table, kp, hash);
 
 	/* Expiry of this very flow is checked exactly here, so the lazy list scans can
 	 * never let a late packet join a flow that had already timed out. */
@@ -462,7 +493,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p)
 			if (victim && expire(m, victim, NFM_END_EVICTED))
 				return m->stop_rc;
 		}
-		f = nfm_flow_table_add(m->table, &key, hash);
+		f = nfm_flow_table_add(m->table, kp, hash);
 		if (!f)
 			return m->stop_rc = NFM_ERR_NOMEM;
 		flow_init(m, f, p, src_is_a, sport, dport);
@@ -511,7 +542,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p)
 	return 0;
 }
 
-int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *p)
+static int meter_packet(struct nfm_meter *m, const struct nfm_packet *p, const struct prepared *pre)
 {
 	if (m->stop_rc)
 		return m->stop_rc;
@@ -526,7 +557,47 @@ int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *p)
 	 * late packet finds the same flow state whatever the number of workers. */
 	if (p->clock_ns > m->now && nfm_meter_tick(m, p->clock_ns))
 		return m->stop_rc;
-	return meter_decoded(m, p);
+	return meter_decoded(m, p, pre);
+}
+
+int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *p)
+{
+	return meter_packet(m, p, NULL);
+}
+
+/* Keys are computed PF_AHEAD packets in advance: the index slot is prefetched then, and
+ * the entry it points to half-way, so both cache misses of a lookup overlap with the
+ * work on earlier packets. Fragments without ports are keyed at their turn (their ports
+ * come from the fragment table). */
+#define PF_AHEAD 8u
+#define PF_RING 16u
+
+static void prepare(struct nfm_meter *m, const struct nfm_packet *p, struct prepared *out)
+{
+	out->valid = 0;
+	if ((p->flags & NFM_PKT_FRAGMENT) && !(p->flags & NFM_PKT_FRAG_FIRST))
+		return;
+	uint16_t sport, dport;
+	packet_ports(p, &sport, &dport);
+	packet_key(m, p, sport, dport, out);
+	nfm_flow_table_prefetch_slot(m->table, out->hash);
+}
+
+int nfm_meter_packets(struct nfm_meter *m, const struct nfm_packet *pk, size_t n)
+{
+	struct prepared ring[PF_RING];
+	for (size_t i = 0; i < n && i < PF_AHEAD; i++)
+		prepare(m, &pk[i], &ring[i % PF_RING]);
+	for (size_t i = 0; i < n; i++) {
+		if (i + PF_AHEAD < n)
+			prepare(m, &pk[i + PF_AHEAD], &ring[(i + PF_AHEAD) % PF_RING]);
+		if (i + PF_AHEAD / 2 < n && ring[(i + PF_AHEAD / 2) % PF_RING].valid)
+			nfm_flow_table_prefetch_entry(m->table, ring[(i + PF_AHEAD / 2) % PF_RING].hash);
+		int rc = meter_packet(m, &pk[i], &ring[i % PF_RING]);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 int nfm_meter_frame(struct nfm_meter *m, const uint8_t *data, uint32_t cap_len,

@@ -4,6 +4,7 @@
 #ifndef NFM_FLOW_METER_H
 #define NFM_FLOW_METER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "decode/decode.h"
@@ -69,6 +70,8 @@ int nfm_meter_frame(struct nfm_meter *m, const uint8_t *data, uint32_t cap_len,
 		    uint32_t wire_len, uint64_t ts_ns, int linktype);
 /* Meters an already decoded packet (status OK). */
 int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *pkt);
+/* The same for an array of packets, with the table lookups prefetched ahead. */
+int nfm_meter_packets(struct nfm_meter *m, const struct nfm_packet *pk, size_t n);
 /* Writes every remaining flow (reason EOF) in creation order. */
 int nfm_meter_finish(struct nfm_meter *m);
 /* True when --max-flows is reached and every metered flow has been written: reading on

@@ -115,12 +115,7 @@ static void *worker_main(void *arg)
 		w->cur = s;
 		int rc = 0;
 		if (!stopped) {
-			const struct nfm_packet *pk = s->pk[w->id];
-			for (uint32_t i = 0, n = s->npk[w->id]; i < n && !rc; i++) {
-				if (i + 4 < n)
-					__builtin_prefetch(&pk[i + 4]);
-				rc = nfm_meter_packet(w->meter, &pk[i]);
-			}
+			rc = nfm_meter_packets(w->meter, s->pk[w->id], s->npk[w->id]);
 			if (!rc && s->have_tick)
 				rc = nfm_meter_tick(w->meter, s->tick);
 			if (!rc && pl->nw == 1 && nfm_meter_done(w->meter)) {

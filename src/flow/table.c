@@ -141,6 +141,25 @@ struct nfm_flow *nfm_flow_table_find(struct nfm_flow_table *t, const struct nfm_
 	return NULL;
 }
 
+void nfm_flow_table_prefetch_slot(const struct nfm_flow_table *t, uint64_t hash)
+{
+	__builtin_prefetch(&t->cur.slots[(uint32_t)hash & t->cur.mask]);
+}
+
+void nfm_flow_table_prefetch_entry(const struct nfm_flow_table *t, uint64_t hash)
+{
+	/* Only the home slot (usually already in cache from the slot prefetch): the entry
+	 * whose hash bits match is very likely the flow. */
+	const struct slot *s = &t->cur.slots[(uint32_t)hash & t->cur.mask];
+	if (s->hlo == (uint32_t)hash && s->ref != REF_EMPTY && s->ref != REF_TOMB) {
+		const char *e = (const char *)nfm_flow_table_at(t, s->ref - 1);
+		__builtin_prefetch(e);
+		__builtin_prefetch(e + 64);
+		__builtin_prefetch(e + 128);
+		__builtin_prefetch(e + 192);
+	}
+}
+
 static void index_put(struct index *ix, uint64_t hash, uint32_t ref)
 {
 	uint32_t hlo = (uint32_t)hash;

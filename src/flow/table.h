@@ -61,6 +61,10 @@ struct nfm_flow *nfm_flow_table_find(struct nfm_flow_table *t, const struct nfm_
 struct nfm_flow *nfm_flow_table_add(struct nfm_flow_table *t, const struct nfm_flow_key *k,
 				    uint64_t hash);
 void nfm_flow_table_remove(struct nfm_flow_table *t, struct nfm_flow *f);
+/* Cache hints for a lookup that will come soon: the index slot of hash, then (once the
+ * slot is in cache) the entry it most likely refers to. Never change the table. */
+void nfm_flow_table_prefetch_slot(const struct nfm_flow_table *t, uint64_t hash);
+void nfm_flow_table_prefetch_entry(const struct nfm_flow_table *t, uint64_t hash);
 
 struct nfm_flow *nfm_flow_table_at(const struct nfm_flow_table *t, uint32_t idx);
 uint32_t nfm_flow_table_index_of(const struct nfm_flow_table *t, const struct nfm_flow *f);
