@@ -565,9 +565,9 @@ int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *p)
 	return meter_packet(m, p, NULL);
 }
 
-/* Keys are computed PF_AHEAD packets in advance: the index slot is prefetched then, and
- * the entry it points to half-way, so both cache misses of a lookup overlap with the
- * work on earlier packets. Fragments without ports are keyed at their turn (their ports
+/* Keys are computed PF_AHEAD packets in advance: the index slot is prefetched then, the
+ * entry it points to half-way, and the entry's idle-list neighbours a quarter of the way,
+ * so the cache misses of a lookup and of the list move overlap with earlier work. Fragments without ports are keyed at their turn (their ports
  * come from the fragment table). */
 #define PF_AHEAD 8u
 #define PF_RING 16u
@@ -593,6 +593,9 @@ int nfm_meter_packets(struct nfm_meter *m, const struct nfm_packet *pk, size_t n
 			prepare(m, &pk[i + PF_AHEAD], &ring[(i + PF_AHEAD) % PF_RING]);
 		if (i + PF_AHEAD / 2 < n && ring[(i + PF_AHEAD / 2) % PF_RING].valid)
 			nfm_flow_table_prefetch_entry(m->table, ring[(i + PF_AHEAD / 2) % PF_RING].hash);
+		if (i + PF_AHEAD / 4 < n && ring[(i + PF_AHEAD / 4) % PF_RING].valid)
+			nfm_flow_table_prefetch_links(m->table, ring[(i + PF_AHEAD / 4) % PF_RING].hash,
+						      LIST_LRU);
 		int rc = meter_packet(m, &pk[i], &ring[i % PF_RING]);
 		if (rc)
 			return rc;

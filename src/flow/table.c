@@ -33,7 +33,6 @@ struct nfm_flow_table {
 	size_t count;
 };
 
-static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
 static uint64_t fmix64(uint64_t x)
 {
@@ -45,18 +44,25 @@ static uint64_t fmix64(uint64_t x)
 	return x;
 }
 
+/* 128-bit multiply folded to 64 bits: the mixing step of wyhash-style hashes. */
+static uint64_t mum(uint64_t a, uint64_t b)
+{
+	__extension__ unsigned __int128 r = (unsigned __int128)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* Three independent multiplies over the six key words (they run in parallel, unlike a
+ * chained hash), then a final mix. */
 uint64_t nfm_flow_key_hash(const struct nfm_flow_table *t, const struct nfm_flow_key *k)
 {
 	_Static_assert(sizeof(struct nfm_flow_key) == 48, "key is six 64-bit words");
-	const unsigned char *p = (const unsigned char *)k;
-	uint64_t h = t->seed ^ 0x9e3779b97f4a7c15ULL;
-	for (size_t i = 0; i < sizeof *k; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		h ^= rotl64(w * 0x87c37b91114253d5ULL, 31) * 0x4cf5ad432745937fULL;
-		h = rotl64(h, 27) * 5 + 0x52dce729;
-	}
-	return fmix64(h ^ sizeof *k);
+	uint64_t w[6];
+	memcpy(w, k, sizeof w);
+	uint64_t s = t->seed;
+	uint64_t h = mum(w[0] ^ s ^ 0xa0761d6478bd642fULL, w[1] ^ 0xe7037ed1a0b428dbULL) ^
+		     mum(w[2] ^ s ^ 0x8ebc6af09c88c6e3ULL, w[3] ^ 0x589965cc75374cc3ULL) ^
+		     mum(w[4] ^ s ^ 0x1d8e4e27c47d124fULL, w[5] ^ 0xa0761d6478bd642fULL);
+	return fmix64(h);
 }
 
 static int index_init(struct index *ix, size_t nslots)
@@ -158,6 +164,19 @@ void nfm_flow_table_prefetch_entry(const struct nfm_flow_table *t, uint64_t hash
 		__builtin_prefetch(e + 128);
 		__builtin_prefetch(e + 192);
 	}
+}
+
+void nfm_flow_table_prefetch_links(const struct nfm_flow_table *t, uint64_t hash, int list)
+{
+	const struct slot *s = &t->cur.slots[(uint32_t)hash & t->cur.mask];
+	if (s->hlo != (uint32_t)hash || s->ref == REF_EMPTY || s->ref == REF_TOMB)
+		return;
+	const struct nfm_flow *f = nfm_flow_table_at(t, s->ref - 1);
+	uint32_t prev = f->link_prev[list], next = f->link_next[list];
+	if (prev != NFM_FLOW_NONE)
+		__builtin_prefetch(&nfm_flow_table_at(t, prev)->link_next[list], 1);
+	if (next != NFM_FLOW_NONE)
+		__builtin_prefetch(&nfm_flow_table_at(t, next)->link_prev[list], 1);
 }
 
 static void index_put(struct index *ix, uint64_t hash, uint32_t ref)

@@ -65,6 +65,9 @@ void nfm_flow_table_remove(struct nfm_flow_table *t, struct nfm_flow *f);
  * slot is in cache) the entry it most likely refers to. Never change the table. */
 void nfm_flow_table_prefetch_slot(const struct nfm_flow_table *t, uint64_t hash);
 void nfm_flow_table_prefetch_entry(const struct nfm_flow_table *t, uint64_t hash);
+/* And (once the entry is in cache) its neighbours on expiry list `list`, which moving
+ * the entry to the tail of that list will write. */
+void nfm_flow_table_prefetch_links(const struct nfm_flow_table *t, uint64_t hash, int list);
 
 struct nfm_flow *nfm_flow_table_at(const struct nfm_flow_table *t, uint32_t idx);
 uint32_t nfm_flow_table_index_of(const struct nfm_flow_table *t, const struct nfm_flow *f);
