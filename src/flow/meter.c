@@ -25,16 +25,28 @@ enum {
 };
 
 /* Non-first fragments carry no ports: they borrow them from the first fragment of their
- * datagram through this small, fixed-size, direct-mapped table. */
+ * datagram through this small, fixed-size, direct-mapped table. Fragments that arrive
+ * before the first one wait in the entry (a few per datagram) and are counted in the
+ * flow when it arrives; those whose first fragment never comes (within 30 s, or before
+ * the slot is needed by another datagram) are counted as unmatched. */
 #define FRAG_SLOTS 4096u
 #define FRAG_TTL_NS (30ULL * NS_PER_S)
+#define FRAG_PENDING_MAX 16u
+
+struct frag_pending {
+	uint64_t ts;
+	uint32_t wire_len, payload;
+	uint16_t flags;
+};
 
 struct frag_entry {
 	uint8_t src[16], dst[16];
 	uint32_t id;
-	uint8_t l3, proto, used, pad;
+	uint8_t l3, proto, used, have_first;
 	uint16_t sport, dport;
+	uint8_t npend;
 	uint64_t ts;
+	struct frag_pending pend[FRAG_PENDING_MAX];
 };
 
 struct list {
@@ -413,38 +425,106 @@ static void packet_key(const struct nfm_meter *m, const struct nfm_packet *p, ui
 	out->valid = 1;
 }
 
+/* Frees a fragment entry; fragments still waiting for their first are unmatched. */
+static void frag_drop(struct nfm_meter *m, struct frag_entry *e)
+{
+	if (e->used && !e->have_first)
+		m->c.fragments_unmatched += e->npend;
+	e->used = 0;
+	e->npend = 0;
+}
+
+static void frag_claim(struct frag_entry *e, const struct nfm_packet *p, uint64_t now)
+{
+	memcpy(e->src, p->src, 16);
+	memcpy(e->dst, p->dst, 16);
+	e->id = p->frag_id;
+	e->l3 = p->l3;
+	e->proto = p->ip_proto;
+	e->used = 1;
+	e->have_first = 0;
+	e->npend = 0;
+	e->ts = now;
+}
+
+static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
+			 const struct prepared *pre);
+
+/* Meters the fragments that arrived before the first one (p), now that its ports are
+ * known; they were already counted as packets read. */
+static int frag_replay(struct nfm_meter *m, const struct nfm_packet *first,
+		       const struct frag_pending *pend, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct nfm_packet q = *first;
+		q.ts_ns = pend[i].ts;
+		q.wire_len = pend[i].wire_len;
+		q.l4_payload_len = pend[i].payload;
+		q.flags = pend[i].flags;
+		q.tcp_flags = 0;
+		int rc = meter_decoded(m, &q, NULL);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 			 const struct prepared *pre)
 {
 	uint16_t sport, dport;
 	int is_tcp = p->l3 != NFM_L3_ARP && p->ip_proto == NFM_IPPROTO_TCP;
 	packet_ports(p, &sport, &dport);
+	struct frag_pending waiting[FRAG_PENDING_MAX];
+	unsigned nwaiting = 0;
 
 	if (p->flags & NFM_PKT_FRAGMENT) {
-		m->c.fragments++;
 		struct frag_entry *e = &m->frags[frag_slot(p)];
+		int same = frag_match(e, p) && m->now - e->ts <= FRAG_TTL_NS;
 		if (p->flags & NFM_PKT_FRAG_FIRST) {
-			memcpy(e->src, p->src, 16);
-			memcpy(e->dst, p->dst, 16);
-			e->id = p->frag_id;
-			e->l3 = p->l3;
-			e->proto = p->ip_proto;
-			e->used = 1;
+			m->c.fragments++;
+			if (same && !e->have_first) { /* later fragments came first */
+				nwaiting = e->npend;
+				memcpy(waiting, e->pend, nwaiting * sizeof *waiting);
+				e->npend = 0;
+			} else {
+				frag_drop(m, e);
+			}
+			frag_claim(e, p, m->now);
+			e->have_first = 1;
 			e->sport = sport;
 			e->dport = dport;
-			e->ts = m->now;
-		} else if (frag_match(e, p) && m->now - e->ts <= FRAG_TTL_NS) {
+		} else if (p->flags & NFM_PKT_HAS_PORTS) {
+			/* a waiting fragment replayed with the ports of its first fragment */
 			sport = e->sport;
 			dport = e->dport;
 		} else {
-			m->c.fragments_unmatched++;
-			return 0;
+			m->c.fragments++;
+			if (same && e->have_first) {
+				sport = e->sport;
+				dport = e->dport;
+			} else {
+				if (!same) {
+					frag_drop(m, e);
+					frag_claim(e, p, m->now);
+				}
+				if (e->npend < FRAG_PENDING_MAX) {
+					struct frag_pending *w = &e->pend[e->npend++];
+					w->ts = p->ts_ns;
+					w->wire_len = p->wire_len;
+					w->payload = p->l4_payload_len;
+					w->flags = (uint16_t)(p->flags | NFM_PKT_HAS_PORTS);
+				} else {
+					m->c.fragments_unmatched++;
+				}
+				return 0;
+			}
 		}
 	}
 
 	if (!(proto_class(p, sport, dport) & m->cfg.protocols)) {
 		m->c.filtered++;
-		return 0;
+		return nwaiting ? frag_replay(m, p, waiting, nwaiting) : 0;
 	}
 
 	struct prepared local;
@@ -485,7 +565,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 	if (!f) {
 		if (m->cfg.max_flows && m->c.flows_created >= m->cfg.max_flows) {
 			m->c.over_max_flows++;
-			return 0;
+			return nwaiting ? frag_replay(m, p, waiting, nwaiting) : 0;
 		}
 		if (m->cfg.max_active_flows &&
 		    nfm_flow_table_count(m->table) >= m->cfg.max_active_flows) {
@@ -539,7 +619,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 			list_append(m, LIST_FIN, f, nfm_flow_table_index_of(m->table, f));
 		}
 	}
-	return 0;
+	return nwaiting ? frag_replay(m, p, waiting, nwaiting) : 0;
 }
 
 static int meter_packet(struct nfm_meter *m, const struct nfm_packet *p, const struct prepared *pre)
@@ -626,9 +706,16 @@ int nfm_meter_frame(struct nfm_meter *m, const uint8_t *data, uint32_t cap_len,
 	return advance_time(m, ts_ns);
 }
 
+void nfm_meter_flush_fragments(struct nfm_meter *m)
+{
+	for (unsigned i = 0; i < FRAG_SLOTS; i++)
+		frag_drop(m, &m->frags[i]);
+}
+
 int nfm_meter_finish(struct nfm_meter *m)
 {
 	struct nfm_flow *f;
+	nfm_meter_flush_fragments(m);
 	while ((f = head_of(m, LIST_AGE)))
 		if (expire(m, f, NFM_END_EOF))
 			break;

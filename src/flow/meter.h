@@ -85,6 +85,9 @@ int nfm_meter_tick(struct nfm_meter *m, uint64_t now_ns);
  * nfm_meter_finish is these two in a loop; a merge of several meters uses them to write
  * the remaining flows of all in one creation order. */
 const struct nfm_flow_record *nfm_meter_oldest(const struct nfm_meter *m);
+/* Counts the fragments still waiting for their first fragment as unmatched (end of
+ * input; nfm_meter_finish does it). */
+void nfm_meter_flush_fragments(struct nfm_meter *m);
 int nfm_meter_expire_oldest(struct nfm_meter *m);
 /* dst += src (peaks add up: shards hold disjoint flows). */
 void nfm_counters_add(struct nfm_counters *dst, const struct nfm_counters *src);

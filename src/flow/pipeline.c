@@ -218,6 +218,9 @@ static void *writer_main(void *arg)
 			rc = write_open_flows(pl);
 		for (unsigned w = 0; w < pl->nw; w++)
 			s->out[w].n = 0;
+		if (s->eof)
+			for (unsigned w = 0; w < pl->nw; w++)
+				nfm_meter_flush_fragments(pl->w[w].meter);
 
 		pthread_mutex_lock(&pl->mu);
 		if (rc && !pl->stop_rc)

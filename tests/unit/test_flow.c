@@ -404,6 +404,45 @@ NFM_TEST(idle_expiry_exact_after_touch)
 	nfm_meter_free(m);
 }
 
+/* Later fragments that arrive before the first one wait for it and count in its flow;
+ * those whose first fragment never comes are unmatched, and every packet is accounted. */
+NFM_TEST(fragments_before_their_first)
+{
+	struct collected c;
+	struct nfm_meter *m = meter(&c, NULL);
+	struct nfm_packet later = v4(S(1), NFM_IPPROTO_UDP, 1, 0, 2, 0, 1514, 1480);
+	later.flags = NFM_PKT_FRAGMENT;
+	later.frag_id = 9;
+	later.frag_offset = 185;
+	struct nfm_packet last = later;
+	last.ts_ns = S(1) + 10;
+	last.wire_len = 82;
+	last.l4_payload_len = 48;
+	last.frag_offset = 370;
+	struct nfm_packet first = v4(S(1) + 20, NFM_IPPROTO_UDP, 1, 1111, 2, 2222, 1514, 1472);
+	first.flags |= NFM_PKT_FRAGMENT | NFM_PKT_FRAG_FIRST;
+	first.frag_id = 9;
+	struct nfm_packet orphan = later;
+	orphan.frag_id = 10;
+	nfm_meter_packet(m, &later);
+	nfm_meter_packet(m, &last);
+	nfm_meter_packet(m, &orphan);
+	nfm_meter_packet(m, &first);
+	nfm_meter_finish(m);
+	CHECK_EQ_U(c.n, 1);
+	CHECK_EQ_U(c.r[0].src_port, 1111);
+	CHECK_EQ_U(c.r[0].pkts[0], 3);
+	CHECK_EQ_U(c.r[0].bytes[0], 1514 + 82 + 1514);
+	CHECK_EQ_U(c.r[0].payload[0], 1480 + 48 + 1472);
+	CHECK_EQ_U(c.r[0].first_ns, S(1));
+	CHECK_EQ_U(c.r[0].last_ns, S(1) + 20);
+	const struct nfm_counters *k = nfm_meter_counters(m);
+	CHECK_EQ_U(k->fragments, 4);
+	CHECK_EQ_U(k->fragments_unmatched, 1);
+	CHECK(accounted(k));
+	nfm_meter_free(m);
+}
+
 static void max2(struct nfm_meter_config *cfg) { cfg->max_flows = 2; }
 static void cap2(struct nfm_meter_config *cfg) { cfg->max_active_flows = 2; }
 
@@ -510,6 +549,7 @@ RUN(icmp_echo_and_arp_keys);
 RUN(protocol_filter);
 RUN(max_flows_and_active_cap);
 RUN(idle_expiry_exact_after_touch);
+RUN(fragments_before_their_first);
 RUN(fragments_vlan_and_backwards_time);
 RUN(many_flows_memory_is_reused);
 NFM_TEST_MAIN_END()
