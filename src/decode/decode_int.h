@@ -27,6 +27,7 @@ enum {
 	NFM_ETH_LOOPBACK = 0x9000,
 	NFM_ETH_QINQ_OLD = 0x9100,
 	NFM_ETH_ERSPAN3 = 0x22eb,
+	NFM_ETH_ARISTA = 0xd28b,    /* Arista vendor header (timestamps) */
 };
 
 struct nfm_dctx {

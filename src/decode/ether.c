@@ -90,6 +90,21 @@ enum nfm_decode_status nfm_decode_ethertype(struct nfm_dctx *d, struct nfm_rd *r
 		}
 		case NFM_ETH_MPLS: case NFM_ETH_MPLS_MC:
 			return decode_mpls(d, r);
+		case NFM_ETH_ARISTA: {
+			/* subtype, version (0x10: 64-bit timestamp, 0x20: 48-bit), timestamp,
+			 * then the EtherType of what follows. */
+			uint16_t sub, ver;
+			if (!nfm_rd_be16(r, &sub) || !nfm_rd_be16(r, &ver))
+				return NFM_DECODE_TRUNCATED;
+			size_t tslen = (ver & 0xff) == 0x10 ? 8 : (ver & 0xff) == 0x20 ? 6 : 0;
+			if (sub != 1 || !tslen) {
+				p->nonip_kind = NFM_NONIP_ETHERTYPE;
+				return NFM_DECODE_NONIP;
+			}
+			if (!nfm_rd_skip(r, tslen) || !nfm_rd_be16(r, &type))
+				return NFM_DECODE_TRUNCATED;
+			continue;
+		}
 		case NFM_ETH_PPPOE_SESS: {
 			uint8_t vt, code;
 			uint16_t len, proto;

@@ -18,11 +18,15 @@ enum nfm_decode_status nfm_decode_ipv4(struct nfm_dctx *d, struct nfm_rd *r)
 	uint32_t ihl = (uint32_t)(vihl & 15) * 4;
 	if (ihl < 20)
 		return NFM_DECODE_MALFORMED;
+	/* Bytes missing from the header: cut by the snaplen (truncated), or not there on
+	 * the wire either (malformed). */
+	enum nfm_decode_status short_hdr = nfm_wire_left(d, hdr) >= ihl ? NFM_DECODE_TRUNCATED
+									 : NFM_DECODE_MALFORMED;
 	if (!nfm_rd_u8(r, &tos) || !nfm_rd_be16(r, &tot) || !nfm_rd_be16(r, &id) ||
 	    !nfm_rd_be16(r, &frag) || !nfm_rd_u8(r, &ttl) || !nfm_rd_u8(r, &proto) ||
 	    !nfm_rd_be16(r, &csum) || !nfm_rd_bytes(r, src, 4) || !nfm_rd_bytes(r, dst, 4) ||
 	    !nfm_rd_skip(r, ihl - 20))
-		return NFM_DECODE_TRUNCATED;
+		return short_hdr;
 
 	uint32_t wire = nfm_wire_left(d, hdr);
 	uint32_t len = tot;
