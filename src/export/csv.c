@@ -10,13 +10,20 @@
 
 #include "util/atomic_file.h"
 
+/* Rows are built in out[] and handed to stdio with one fwrite per row (or more for a
+ * row longer than out[]), so errors, stdout and abort behave as with per-cell writes. */
+#define CSV_OUT_CAP (64 * 1024)
+#define CSV_NUM_ROOM 512 /* enough for any non-text cell (a printf'd double is < 330) */
+
 struct csv_state {
 	struct nfm_afile af;
 	const struct nfm_columns *cols;
 	struct nfm_value v;
-	char buf[256];
+	size_t len;               /* bytes pending in out */
+	char out[CSV_OUT_CAP];
 };
 
+/* The slow path for a text cell too long for out[] (written straight to fp). */
 static void put_text(FILE *fp, const char *s)
 {
 	bool prefix = nfm_formula_risky(s);
@@ -42,6 +49,62 @@ static void put_text(FILE *fp, const char *s)
 	putc('"', fp);
 }
 
+static void flush_out(struct csv_state *st)
+{
+	if (st->len)
+		fwrite(st->out, 1, st->len, st->af.fp);
+	st->len = 0;
+}
+
+/* Makes room for n more bytes in out; false when n can never fit. */
+static bool room(struct csv_state *st, size_t n)
+{
+	if (n > CSV_OUT_CAP - st->len)
+		flush_out(st);
+	return n <= CSV_OUT_CAP;
+}
+
+/* Appends a text cell with the same quoting and prefix rules as put_text. */
+static void add_text(struct csv_state *st, const char *s)
+{
+	static const unsigned char special[256] = { [','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1 };
+	size_t n = 0;
+	unsigned quote = 0;
+	for (; s[n]; n++)
+		quote |= special[(unsigned char)s[n]];
+	bool prefix = nfm_formula_risky(s);
+	size_t worst = quote ? 2 * n + 3 : n + 1;
+	if (!room(st, worst)) {
+		put_text(st->af.fp, s);
+		return;
+	}
+	char *d = st->out + st->len;
+	if (!quote) {
+		if (prefix)
+			*d++ = '\'';
+		memcpy(d, s, n);
+		st->len += n + prefix;
+		return;
+	}
+	char *start = d;
+	*d++ = '"';
+	if (prefix)
+		*d++ = '\'';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			*d++ = '"';
+		*d++ = s[i];
+	}
+	*d++ = '"';
+	st->len += (size_t)(d - start);
+}
+
+static void add_char(struct csv_state *st, char c)
+{
+	room(st, 1);
+	st->out[st->len++] = c;
+}
+
 static int csv_open(void **state, const char *final_path, const struct nfm_columns *cols,
 		    struct nfm_error *err)
 {
@@ -54,13 +117,13 @@ static int csv_open(void **state, const char *final_path, const struct nfm_colum
 		return rc;
 	}
 	st->cols = cols;
-	FILE *fp = st->af.fp;
 	for (size_t i = 0; i < cols->n; i++) {
 		if (i)
-			putc(',', fp);
-		put_text(fp, cols->f[i]->name);
+			add_char(st, ',');
+		add_text(st, cols->f[i]->name);
 	}
-	putc('\n', fp);
+	add_char(st, '\n');
+	flush_out(st);
 	*state = st;
 	return 0;
 }
@@ -72,18 +135,21 @@ static int csv_write(void *state, const struct nfm_flow_record *rec, struct nfm_
 	for (size_t i = 0; i < st->cols->n; i++) {
 		const struct nfm_field *f = st->cols->f[i];
 		if (i)
-			putc(',', fp);
+			add_char(st, ',');
 		f->get(rec, &st->v);
 		if (st->v.type == NFM_V_NULL)
 			continue;
 		if (st->v.type == NFM_V_STR) {
-			put_text(fp, st->v.s ? st->v.s : "");
+			add_text(st, st->v.s ? st->v.s : "");
 		} else {
-			size_t n = nfm_value_format(&st->v, f->precision, st->buf, sizeof st->buf);
-			fwrite(st->buf, 1, n, fp);
+			room(st, CSV_NUM_ROOM);
+			st->len += nfm_value_format(&st->v, f->precision, st->out + st->len,
+						    CSV_NUM_ROOM);
 		}
 	}
-	if (putc('\n', fp) == EOF || ferror(fp))
+	add_char(st, '\n');
+	flush_out(st);
+	if (ferror(fp))
 		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->af.final_path,
 				     strerror(errno ? errno : EIO));
 	return 0;

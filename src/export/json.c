@@ -11,16 +11,72 @@
 
 #include "util/atomic_file.h"
 
+/* Rows are built in out[] and handed to stdio with one fwrite per row (or more for a
+ * row longer than out[]), so errors, stdout and abort behave as with per-cell writes. */
+#define JSON_OUT_CAP (64 * 1024)
+#define JSON_NUM_ROOM 512 /* enough for any number or time (a printf'd double is < 330) */
+
 struct json_state {
 	struct nfm_afile af;
 	const struct nfm_columns *cols;
 	bool lines;               /* JSON Lines */
 	uint64_t rows;
 	struct nfm_value v;
-	char buf[256];
+	char *keys;               /* per column: [","] "escaped name" ":" back to back */
+	size_t key_off[NFM_MAX_COLUMNS + 1];
+	size_t len;               /* bytes pending in out */
+	char out[JSON_OUT_CAP];
 };
 
 static const char hex[] = "0123456789abcdef";
+
+/* Escapes str as a JSON string (quotes included) into d, which has room for
+ * 6 * strlen(str) + 2 bytes; returns the length. */
+static size_t enc_string(char *d, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str);
+	size_t o = 0;
+	size_t i = 0;
+	d[o++] = '"';
+	while (i < n) {
+		unsigned char c = s[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			d[o++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t len = nfm_utf8_seq_len(s + i, n - i);
+			if (len) {
+				memcpy(d + o, s + i, len);
+				o += len;
+				i += len;
+				continue;
+			}
+		}
+		d[o++] = '\\';
+		switch (c) {
+		case '"': d[o++] = '"'; break;
+		case '\\': d[o++] = '\\'; break;
+		case '\n': d[o++] = 'n'; break;
+		case '\r': d[o++] = 'r'; break;
+		case '\t': d[o++] = 't'; break;
+		case '\b': d[o++] = 'b'; break;
+		case '\f': d[o++] = 'f'; break;
+		default: /* other control chars, invalid UTF-8 bytes: \u00XX */
+			d[o++] = 'u';
+			d[o++] = '0';
+			d[o++] = '0';
+			d[o++] = hex[c >> 4];
+			d[o++] = hex[c & 15];
+			break;
+		}
+		i++;
+	}
+	d[o++] = '"';
+	return o;
+}
 
 static void put_u00(FILE *fp, unsigned char c)
 {
@@ -28,6 +84,7 @@ static void put_u00(FILE *fp, unsigned char c)
 	fwrite(e, 1, sizeof e, fp);
 }
 
+/* The slow path for a string too long for out[] (written straight to fp). */
 static void put_string(FILE *fp, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -66,14 +123,69 @@ static void put_string(FILE *fp, const char *str)
 	putc('"', fp);
 }
 
+static void flush_out(struct json_state *st)
+{
+	if (st->len)
+		fwrite(st->out, 1, st->len, st->af.fp);
+	st->len = 0;
+}
+
+/* Makes room for n more bytes in out; false when n can never fit. */
+static bool room(struct json_state *st, size_t n)
+{
+	if (n > JSON_OUT_CAP - st->len)
+		flush_out(st);
+	return n <= JSON_OUT_CAP;
+}
+
+static void add_bytes(struct json_state *st, const char *p, size_t n)
+{
+	if (!room(st, n)) {
+		fwrite(p, 1, n, st->af.fp);
+		return;
+	}
+	memcpy(st->out + st->len, p, n);
+	st->len += n;
+}
+
+static void add_string(struct json_state *st, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > (JSON_OUT_CAP - 2) / 6) {
+		flush_out(st);
+		put_string(st->af.fp, s);
+		return;
+	}
+	room(st, 6 * n + 2);
+	st->len += enc_string(st->out + st->len, s);
+}
+
 static int json_open_common(void **state, const char *final_path, const struct nfm_columns *cols,
 			    bool lines, struct nfm_error *err)
 {
 	struct json_state *st = calloc(1, sizeof *st);
 	if (!st)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", final_path);
+	size_t need = 0;
+	for (size_t i = 0; i < cols->n; i++)
+		need += 6 * strlen(cols->f[i]->name) + 4;
+	st->keys = malloc(need ? need : 1);
+	if (!st->keys) {
+		free(st);
+		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", final_path);
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < cols->n; i++) {
+		st->key_off[i] = o;
+		if (i)
+			st->keys[o++] = ',';
+		o += enc_string(st->keys + o, cols->f[i]->name);
+		st->keys[o++] = ':';
+	}
+	st->key_off[cols->n] = o;
 	int rc = nfm_afile_open(&st->af, final_path, err);
 	if (rc) {
+		free(st->keys);
 		free(st);
 		return rc;
 	}
@@ -99,40 +211,52 @@ static int json_write(void *state, const struct nfm_flow_record *rec, struct nfm
 {
 	struct json_state *st = state;
 	FILE *fp = st->af.fp;
-	if (!st->lines)
-		fputs(st->rows ? ",\n" : "[\n", fp);
-	putc('{', fp);
+	if (!st->lines) {
+		if (st->rows)
+			add_bytes(st, ",\n{", 3);
+		else
+			add_bytes(st, "[\n{", 3);
+	} else {
+		add_bytes(st, "{", 1);
+	}
 	for (size_t i = 0; i < st->cols->n; i++) {
 		const struct nfm_field *f = st->cols->f[i];
-		if (i)
-			putc(',', fp);
-		put_string(fp, f->name);
-		putc(':', fp);
+		add_bytes(st, st->keys + st->key_off[i], st->key_off[i + 1] - st->key_off[i]);
 		f->get(rec, &st->v);
 		switch (st->v.type) {
 		case NFM_V_NULL:
-			fputs("null", fp);
+			add_bytes(st, "null", 4);
 			break;
 		case NFM_V_BOOL:
-			fputs(st->v.b ? "true" : "false", fp);
+			if (st->v.b)
+				add_bytes(st, "true", 4);
+			else
+				add_bytes(st, "false", 5);
 			break;
 		case NFM_V_STR:
-			put_string(fp, st->v.s ? st->v.s : "");
+			add_string(st, st->v.s ? st->v.s : "");
 			break;
-		case NFM_V_TIME:
-			nfm_value_format(&st->v, f->precision, st->buf, sizeof st->buf);
-			put_string(fp, st->buf);
+		case NFM_V_TIME: /* digits and punctuation only: nothing to escape */
+			room(st, JSON_NUM_ROOM);
+			st->out[st->len++] = '"';
+			st->len += nfm_value_format(&st->v, f->precision, st->out + st->len,
+						    JSON_NUM_ROOM - 2);
+			st->out[st->len++] = '"';
 			break;
 		case NFM_V_U64:
 		case NFM_V_F64:
 		default:
-			fwrite(st->buf, 1, nfm_value_format(&st->v, f->precision, st->buf, sizeof st->buf), fp);
+			room(st, JSON_NUM_ROOM);
+			st->len += nfm_value_format(&st->v, f->precision, st->out + st->len,
+						    JSON_NUM_ROOM);
 			break;
 		}
 	}
-	putc('}', fp);
 	if (st->lines)
-		putc('\n', fp);
+		add_bytes(st, "}\n", 2);
+	else
+		add_bytes(st, "}", 1);
+	flush_out(st);
 	if (ferror(fp))
 		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->af.final_path,
 				     strerror(errno ? errno : EIO));
@@ -146,6 +270,7 @@ static int json_close(void *state, struct nfm_error *err)
 	if (!st->lines)
 		fputs(st->rows ? "\n]\n" : "[]\n", st->af.fp);
 	int rc = nfm_afile_commit(&st->af, err);
+	free(st->keys);
 	free(st);
 	return rc;
 }
@@ -156,6 +281,7 @@ static void json_abort(void *state)
 	if (!st)
 		return;
 	nfm_afile_abort(&st->af);
+	free(st->keys);
 	free(st);
 }
 

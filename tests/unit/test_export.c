@@ -1,8 +1,14 @@
 /* Field table and exporters: column names and order, value formatting, CSV quoting and
  * formula safety, JSON/JSONL validity and escaping, XLSX, empty outputs, atomic files,
  * the preview table, format names, and the column reference in docs/columns.md. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -530,6 +536,414 @@ NFM_TEST(test_value_format)
 	CHECK_STR(b, "True");
 }
 
+/* ---- the hand-written formatting against the C library ---- */
+
+/* splitmix64: a small deterministic generator (state owned by the caller). */
+static uint64_t rnd(uint64_t *st)
+{
+	uint64_t z = (*st += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A double in [0, 1) with 53 random bits. */
+static double rnd01(uint64_t *st)
+{
+	return (double)(rnd(st) >> 11) * 0x1p-53;
+}
+
+/* What nfm_value_format must write for a double: printf "%.*f" (the exact binary value
+ * rounded by glibc), with the minus sign dropped when only zeros follow. */
+static void ref_f64(double f, int prec, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%.*f", prec, f);
+	if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1))
+		memmove(buf, buf + 1, strlen(buf));
+}
+
+/* Compares one double at one precision; prints the first few mismatches. */
+static bool same_f64(double f, int prec, unsigned *shown)
+{
+	char want[400], got[400];
+	if (!isfinite(f)) /* never a value (v_f64 maps it to 0) */
+		return true;
+	struct nfm_value v;
+	memset(&v, 0, sizeof v);
+	v.type = NFM_V_F64;
+	v.f = f;
+	size_t n = nfm_value_format(&v, prec, got, sizeof got);
+	ref_f64(f, prec, want, sizeof want);
+	if (n == strlen(want) && strcmp(got, want) == 0)
+		return true;
+	if ((*shown)++ < 10)
+		fprintf(stderr, "  f64 %.17g (%a) prec %d: got \"%s\", want \"%s\"\n", f, f, prec,
+			got, want);
+	return false;
+}
+
+/* A random double of the kind the table produces (or a hard one), for precision prec. */
+static double rnd_double(uint64_t *st, int prec)
+{
+	uint64_t r = rnd(st);
+	double sign = (r & 1) ? -1.0 : 1.0;
+	double scale = pow(10.0, prec);
+	switch ((r >> 1) % 8) {
+	case 0: { /* any magnitude from 1e-9 to 1e16 */
+		double mag = pow(10.0, -9.0 + 25.0 * rnd01(st));
+		return sign * mag * (1.0 + rnd01(st));
+	}
+	case 1: /* a decimal midpoint x.xxx5 at this precision (never exact in binary) */
+		return sign * ((double)(rnd(st) % 100000000000ULL) + 0.5) / scale;
+	case 2: /* its neighbours */
+		return nextafter(((double)(rnd(st) % 1000000000ULL) + 0.5) / scale,
+				 (r >> 8) & 1 ? INFINITY : 0.0);
+	case 3: { /* an exact binary tie: k / 2^j, j small */
+		int j = (int)(rnd(st) % 12);
+		return sign * ldexp((double)(rnd(st) % 100000000ULL) * 2 + 1, -j) / scale * scale;
+	}
+	case 4: /* a ratio of counters, as in the table */
+		return (double)(rnd(st) % 100000u) / (double)(1 + rnd(st) % 9999u);
+	case 5: /* a rate: count / (ns / 1e9) */
+		return (double)(rnd(st) % 10000000000ULL) /
+		       ((double)(1 + rnd(st) % 100000000000ULL) / 1e9);
+	case 6: { /* random 52-bit mantissa, binary exponent -64..66 (both sides of 2^63) */
+		uint64_t b = (rnd(st) >> 12) | (uint64_t)(1023 - 64 + (int)(rnd(st) % 131)) << 52;
+		double d;
+		memcpy(&d, &b, sizeof d);
+		return sign * d;
+	}
+	default: /* near the exact path's upper bound and around 1e15 */
+		return sign * (1e15 + (rnd01(st) - 0.5) * 1e6) * pow(10.0, (double)(rnd(st) % 5) - 1.0);
+	}
+}
+
+NFM_TEST(test_format_f64_vs_printf)
+{
+	unsigned shown = 0;
+	unsigned long bad = 0;
+	static const double edge[] = {
+		0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.25, 0.125, 0.375, 0.0625, 0.0005, 0.0015,
+		0.0025, 1.0005, 2.0005, 0.00005, 0.00015, 0.000005, 0.0000005, 1.2345, 1.23455,
+		9.9995, 9.99995, 99.9995, 999.9995, 0.9999995, 1e-7, -1e-7, 5e-7, -5e-7, 4.9999999e-7,
+		1e-300, DBL_MIN, DBL_TRUE_MIN, -DBL_TRUE_MIN, 1e15, -1e15, 999999999999999.9,
+		1e15 + 0.5, 1e15 - 0.5, 123456789012345.6789, 9007199254740992.0,
+		9007199254740993.0, 9007199254740991.0, 4503599627370495.5, 4503599627370496.5,
+		9.2e18, 9.3e18, 9223372036854775808.0, 18446744073709551616.0, 1e19, 1e20, 1e300,
+		-1e300, DBL_MAX, -DBL_MAX, 1.0 / 3.0, 2.0 / 3.0, 1e6 / 7.0, 1500.0, 361000.0,
+		240.66666666666666, 0.002, 1.0, 10.0, 100.0, 0.1, 0.2, 0.3, 0.7, 1e-3, 1e-4, 1e-6,
+	};
+	for (int prec = 0; prec <= 17; prec++) {
+		for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+			double e = edge[i];
+			bad += !same_f64(e, prec, &shown);
+			bad += !same_f64(-e, prec, &shown);
+			bad += !same_f64(nextafter(e, INFINITY), prec, &shown);
+			bad += !same_f64(nextafter(e, -INFINITY), prec, &shown);
+		}
+		/* every value of the form k.5 / 10^prec and k / 2^j close to zero */
+		double scale = pow(10.0, prec);
+		for (int k = 0; k < 2000; k++) {
+			bad += !same_f64((k + 0.5) / scale, prec, &shown);
+			bad += !same_f64(ldexp(k, -10), prec, &shown);
+		}
+		/* the exact path's limit: 2^63 / 10^prec, and 2^53 / 10^prec */
+		for (int b = 53; b <= 64; b += 10) {
+			double lim = ldexp(1.0, b) / scale;
+			for (int d = -3; d <= 3; d++)
+				bad += !same_f64(lim * (1.0 + d * 1e-9), prec, &shown);
+		}
+	}
+	/* ~1 million pseudo-random values per precision the table uses (0..6) */
+	uint64_t st = 0x5eed0f64u;
+	for (int prec = 0; prec <= 6; prec++)
+		for (int i = 0; i < 1000000; i++)
+			bad += !same_f64(rnd_double(&st, prec), prec, &shown);
+	/* a lighter sweep of the other precisions (7..9 exact path, 10..17 printf) */
+	for (int prec = 7; prec <= 17; prec++)
+		for (int i = 0; i < 20000; i++)
+			bad += !same_f64(rnd_double(&st, prec), prec, &shown);
+	/* out-of-range precisions are clamped to 0..17 */
+	struct nfm_value v;
+	memset(&v, 0, sizeof v);
+	v.type = NFM_V_F64;
+	v.f = 2.5;
+	char b[64];
+	nfm_value_format(&v, -3, b, sizeof b);
+	CHECK_STR(b, "2");
+	nfm_value_format(&v, 40, b, sizeof b);
+	CHECK_STR(b, "2.50000000000000000");
+	v.f = NAN; /* never produced, but written as 0 */
+	nfm_value_format(&v, 3, b, sizeof b);
+	CHECK_STR(b, "0.000");
+	if (bad)
+		fprintf(stderr, "  %lu double mismatches\n", bad);
+	CHECK_EQ_U(bad, 0);
+}
+
+NFM_TEST(test_format_u64_vs_printf)
+{
+	unsigned long bad = 0;
+	uint64_t st = 0x5eed0064u;
+	struct nfm_value v;
+	memset(&v, 0, sizeof v);
+	v.type = NFM_V_U64;
+	char got[32], want[32];
+	for (long i = 0; i < 1000000 + 64 * 3; i++) {
+		uint64_t u;
+		if (i < 64 * 3) { /* 2^k - 1, 2^k, and 10^k-ish edges */
+			u = (UINT64_C(1) << (i / 3)) + (uint64_t)(i % 3) - 1;
+		} else {
+			unsigned bits = (unsigned)(rnd(&st) % 65);
+			u = bits ? rnd(&st) >> (64 - bits) : 0;
+		}
+		v.u = u;
+		size_t n = nfm_value_format(&v, 0, got, sizeof got);
+		snprintf(want, sizeof want, "%" PRIu64, u);
+		if (n != strlen(want) || strcmp(got, want) != 0) {
+			if (bad < 10)
+				fprintf(stderr, "  u64 %s: got \"%s\"\n", want, got);
+			bad++;
+		}
+	}
+	uint64_t p10 = 1;
+	for (int k = 0; k < 20; k++, p10 *= 10) {
+		for (int d = -1; d <= 1; d++) {
+			v.u = p10 + (uint64_t)d;
+			nfm_value_format(&v, 0, got, sizeof got);
+			snprintf(want, sizeof want, "%" PRIu64, v.u);
+			bad += strcmp(got, want) != 0;
+		}
+	}
+	v.u = UINT64_MAX;
+	nfm_value_format(&v, 0, got, sizeof got);
+	CHECK_STR(got, "18446744073709551615");
+	v.u = 0;
+	nfm_value_format(&v, 0, got, sizeof got);
+	CHECK_STR(got, "0");
+	CHECK_EQ_U(bad, 0);
+}
+
+/* What the time column must be: gmtime_r + printf, as before. */
+static void ref_time(uint64_t ns, char *buf, size_t cap)
+{
+	time_t secs = (time_t)(ns / 1000000000u);
+	unsigned usec = (unsigned)((ns % 1000000000u) / 1000u);
+	struct tm tm;
+	if (!gmtime_r(&secs, &tm)) {
+		snprintf(buf, cap, "?");
+		return;
+	}
+	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+}
+
+NFM_TEST(test_format_time_vs_gmtime)
+{
+	unsigned long bad = 0;
+	struct nfm_value v;
+	memset(&v, 0, sizeof v);
+	v.type = NFM_V_TIME;
+	char got[64], want[64];
+	/* Named edges. A uint64_t of nanoseconds ends at 2554-07-21T23:34:33.709551615Z, so
+	 * 9999-12-31 cannot occur; UINT64_MAX is the last representable time. */
+	static const struct {
+		uint64_t ns;
+		const char *text;
+	} named[] = {
+		{ 0, "1970-01-01T00:00:00.000000Z" },
+		{ 999, "1970-01-01T00:00:00.000000Z" },
+		{ 1999, "1970-01-01T00:00:00.000001Z" },
+		{ NS(86399) + 999999999, "1970-01-01T23:59:59.999999Z" },
+		{ NS(951782400), "2000-02-29T00:00:00.000000Z" },
+		{ NS(951868799) + 123456789, "2000-02-29T23:59:59.123456Z" },
+		{ NS(951868800), "2000-03-01T00:00:00.000000Z" },
+		{ NS(2147483647), "2038-01-19T03:14:07.000000Z" },
+		{ NS(2147483648), "2038-01-19T03:14:08.000000Z" },
+		{ NS(4107542399) + 999999999, "2100-02-28T23:59:59.999999Z" },
+		{ NS(4107542400), "2100-03-01T00:00:00.000000Z" },
+		{ 1706745599123456789ULL, "2024-01-31T23:59:59.123456Z" },
+		{ UINT64_MAX, "2554-07-21T23:34:33.709551Z" },
+	};
+	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+		v.u = named[i].ns;
+		CHECK_EQ_U(nfm_value_format(&v, 0, got, sizeof got), 27);
+		CHECK_STR(got, named[i].text);
+		ref_time(named[i].ns, want, sizeof want);
+		CHECK_STR(got, want);
+	}
+	/* every day boundary from 1970 to 2560 (each +-1 ns) */
+	for (uint64_t day = 0; day < 214000; day++) {
+		for (int d = -1; d <= 0; d++) {
+			uint64_t ns = NS(day * 86400) + (uint64_t)(int64_t)d;
+			if (day == 0 && d < 0)
+				continue;
+			if (ns / 1000000000u > UINT64_MAX / 1000000000u - 1)
+				break;
+			v.u = ns;
+			nfm_value_format(&v, 0, got, sizeof got);
+			ref_time(ns, want, sizeof want);
+			bad += strcmp(got, want) != 0;
+		}
+	}
+	/* 1 million pseudo-random times: half over the whole range, half in 1970..2100 */
+	uint64_t st = 0x5eed7153u;
+	for (int i = 0; i < 1000000; i++) {
+		uint64_t ns = (i & 1) ? rnd(&st) : rnd(&st) % NS(4107542400u);
+		v.u = ns;
+		nfm_value_format(&v, 0, got, sizeof got);
+		ref_time(ns, want, sizeof want);
+		if (strcmp(got, want) != 0) {
+			if (bad < 10)
+				fprintf(stderr, "  time %" PRIu64 ": got %s, want %s\n", ns, got, want);
+			bad++;
+		}
+	}
+	CHECK_EQ_U(bad, 0);
+}
+
+NFM_TEST(test_format_addr_vs_inet_ntop)
+{
+	unsigned long bad = 0;
+	uint64_t st = 0x5eedadd7u;
+	char got[64], want[64];
+	uint8_t a[16];
+	for (int i = 0; i < 300000; i++) {
+		uint64_t r1 = rnd(&st), r2 = rnd(&st), pat = rnd(&st);
+		memcpy(a, &r1, 8);
+		memcpy(a + 8, &r2, 8);
+		if (i % 3) { /* zero some 16-bit groups (runs, single groups, mapped forms) */
+			for (int g = 0; g < 8; g++)
+				if ((pat >> g) & 1 && (pat >> 8) & 3)
+					a[2 * g] = a[2 * g + 1] = 0;
+			if (i % 7 == 0) { /* ::ffff:a.b.c.d or ::a.b.c.d */
+				memset(a, 0, 10);
+				a[10] = a[11] = (pat >> 12) & 1 ? 0xff : 0;
+			}
+			for (int g = 0; g < 8; g++) /* small groups: no leading zeros */
+				if ((pat >> (16 + g)) & 1)
+					a[2 * g] = 0;
+		}
+		nfm_addr_format(NFM_L3_IPV6, a, got, sizeof got);
+		if (!inet_ntop(AF_INET6, a, want, sizeof want))
+			want[0] = '\0';
+		if (strcmp(got, want) != 0) {
+			if (bad < 10)
+				fprintf(stderr, "  ipv6: got %s, want %s\n", got, want);
+			bad++;
+		}
+		if (i % 3 == 0)
+			a[(pat >> 30) & 3] = (uint8_t)(pat >> 40) % 10; /* one-digit octets */
+		nfm_addr_format(NFM_L3_IPV4, a, got, sizeof got);
+		if (!inet_ntop(AF_INET, a, want, sizeof want))
+			want[0] = '\0';
+		if (strcmp(got, want) != 0) {
+			if (bad < 10)
+				fprintf(stderr, "  ipv4: got %s, want %s\n", got, want);
+			bad++;
+		}
+	}
+	/* every pattern of zero groups */
+	for (unsigned mask = 0; mask < 256; mask++) {
+		for (int g = 0; g < 8; g++) {
+			a[2 * g] = (mask >> g) & 1 ? 0 : (uint8_t)(g * 16 + 1);
+			a[2 * g + 1] = (mask >> g) & 1 ? 0 : (uint8_t)(g + 1);
+		}
+		nfm_addr_format(NFM_L3_IPV6, a, got, sizeof got);
+		inet_ntop(AF_INET6, a, want, sizeof want);
+		bad += strcmp(got, want) != 0;
+	}
+	memset(a, 0, 16);
+	CHECK_STR(nfm_addr_format(NFM_L3_IPV6, a, got, sizeof got), "::");
+	a[15] = 1;
+	CHECK_STR(nfm_addr_format(NFM_L3_IPV6, a, got, sizeof got), "::1");
+	a[10] = a[11] = 0xff;
+	a[12] = 192;
+	CHECK_STR(nfm_addr_format(NFM_L3_IPV6, a, got, sizeof got), "::ffff:192.0.0.1");
+	CHECK_STR(nfm_addr_format(NFM_L3_IPV4, a, got, sizeof got), "0.0.0.0");
+	CHECK_STR(nfm_addr_format(NFM_L3_IPV6, a, got, 10), ""); /* too small, as inet_ntop */
+	CHECK_STR(nfm_addr_format(99, a, got, sizeof got), "");
+	CHECK_EQ_U(bad, 0);
+}
+
+/* flow_id as the printf-based code wrote it. */
+static void ref_flow_id(const struct nfm_flow_record *r, char *buf, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN] = "", b[INET6_ADDRSTRLEN] = "", pb[8];
+	int af = r->l3 == NFM_L3_IPV6 ? AF_INET6 : AF_INET;
+	inet_ntop(af, r->src, a, sizeof a);
+	inet_ntop(af, r->dst, b, sizeof b);
+	const char *proto = nfm_proto_name(r->l3, r->ip_proto, pb, sizeof pb);
+	int n;
+	if (r->l3 == NFM_L3_ARP) {
+		n = snprintf(buf, cap, "%s <-> %s %s", a, b, proto);
+	} else {
+		const char *o = r->l3 == NFM_L3_IPV6 ? "[" : "";
+		const char *c = r->l3 == NFM_L3_IPV6 ? "]" : "";
+		n = snprintf(buf, cap, "%s%s%s:%u <-> %s%s%s:%u %s", o, a, c, (unsigned)r->src_port,
+			     o, b, c, (unsigned)r->dst_port, proto);
+	}
+	if (r->has_vlan && n > 0 && (size_t)n < cap)
+		snprintf(buf + n, cap - (size_t)n, " vlan=%u", (unsigned)r->vlan_id);
+}
+
+NFM_TEST(test_format_flow_id_and_truncation)
+{
+	unsigned long bad = 0;
+	uint64_t st = 0x5eedf10du;
+	char got[256], want[256];
+	static const uint8_t l3s[] = { NFM_L3_IPV4, NFM_L3_IPV6, NFM_L3_ARP };
+	for (int i = 0; i < 100000; i++) {
+		struct nfm_flow_record r = v4rec(0, 0, 0, 0, 0);
+		uint64_t x = rnd(&st), y = rnd(&st);
+		r.l3 = l3s[x % 3];
+		r.ip_proto = (uint8_t)(x >> 8);
+		if (x & (1u << 16))
+			r.ip_proto = (x & (1u << 17)) ? NFM_IPPROTO_TCP : NFM_IPPROTO_UDP;
+		r.src_port = (uint16_t)(x >> 20);
+		r.dst_port = (uint16_t)(x >> 36) >> ((x >> 52) & 15);
+		r.has_vlan = (x >> 56) & 1;
+		r.vlan_id = (uint16_t)(y & 0xfff);
+		for (int k = 0; k < 16; k++) {
+			r.src[k] = (y >> (k + 12)) & 1 ? 0 : (uint8_t)rnd(&st);
+			r.dst[k] = (y >> (k + 28)) & 1 ? 0 : (uint8_t)rnd(&st);
+		}
+		fv(&r, "flow_id", got, sizeof got);
+		ref_flow_id(&r, want, sizeof want);
+		if (strcmp(got, want) != 0) {
+			if (bad < 10)
+				fprintf(stderr, "  flow_id: got %s, want %s\n", got, want);
+			bad++;
+		}
+	}
+	CHECK_EQ_U(bad, 0);
+
+	/* every type truncates like snprintf and returns the stored length */
+	struct nfm_value vals[6];
+	memset(vals, 0, sizeof vals);
+	vals[0].type = NFM_V_U64, vals[0].u = 1234567890123ULL;
+	vals[1].type = NFM_V_F64, vals[1].f = -12345.678901;
+	vals[2].type = NFM_V_TIME, vals[2].u = 1706745599123456789ULL;
+	vals[3].type = NFM_V_BOOL, vals[3].b = false;
+	vals[4].type = NFM_V_STR, vals[4].s = "some text";
+	vals[5].type = NFM_V_F64, vals[5].f = 1e300; /* the printf path */
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		char full[400];
+		size_t len = nfm_value_format(&vals[i], 3, full, sizeof full);
+		CHECK_EQ_U(len, strlen(full));
+		for (size_t cap = 1; cap <= len + 2; cap++) {
+			char b[400];
+			memset(b, 'x', sizeof b);
+			size_t n = nfm_value_format(&vals[i], 3, b, cap);
+			size_t want_n = len < cap ? len : cap - 1;
+			CHECK_EQ_U(n, want_n);
+			CHECK(b[n] == '\0' && memcmp(b, full, n) == 0);
+		}
+	}
+	char pb[3];
+	CHECK_STR(nfm_proto_name(NFM_L3_IPV4, 253, pb, sizeof pb), "25");
+}
+
 NFM_TEST(test_formats)
 {
 	enum nfm_format f = NFM_FMT_CSV;
@@ -923,6 +1337,11 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(test_tcp_fields);
 	RUN(test_flow_id_variants);
 	RUN(test_value_format);
+	RUN(test_format_f64_vs_printf);
+	RUN(test_format_u64_vs_printf);
+	RUN(test_format_time_vs_gmtime);
+	RUN(test_format_addr_vs_inet_ntop);
+	RUN(test_format_flow_id_and_truncation);
 	RUN(test_formats);
 	RUN(test_csv);
 	RUN(test_json);
