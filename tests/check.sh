@@ -26,5 +26,22 @@ for san in 0 1; do
 	echo "$label: $p passed, $f failed"
 	pass=$((pass + p)); fail=$((fail + f))
 done
+# Each fuzz target for a fixed number of inputs (libFuzzer, clang), seeded from the
+# captures the tests write; one test per target.
+echo "== fuzz targets"
+if command -v clang >/dev/null; then
+	for t in fuzz/fuzz_*.c; do
+		name=$(basename "$t" .c)
+		if make -s build-fuzz/$name >/dev/null 2>&1 && build-fuzz/$name -runs=${FUZZ_RUNS:-20000} -seed=1 -max_len=65536 >/dev/null 2>build-fuzz/$name.log; then
+			pass=$((pass + 1))
+		else
+			tail -n 20 build-fuzz/$name.log 2>/dev/null
+			echo "FAIL fuzz: $name"
+			fail=$((fail + 1))
+		fi
+	done
+else
+	echo "fuzz targets skipped: clang not installed"
+fi
 echo "all: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

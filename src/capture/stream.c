@@ -50,21 +50,21 @@ static const char *comp_name(enum nfm_compression c)
 	return c == NFM_COMP_GZIP ? "gzip" : "zstd";
 }
 
-/* read(2) that retries EINTR. *got is 0 at end of file. */
+/* read(2). *got is 0 at end of file. A read interrupted by a signal is reported as
+ * NFM_ERR_INTERRUPTED rather than retried: the only signals the program catches are
+ * SIGINT and SIGTERM, and a read stalled on a pipe must not delay them. */
 static int read_fd(struct nfm_stream *s, uint8_t *dst, size_t room, size_t *got,
 		   struct nfm_error *err)
 {
-	for (;;) {
-		ssize_t r = read(s->fd, dst, room);
-		if (r >= 0) {
-			*got = (size_t)r;
-			s->raw_read += (uint64_t)r;
-			return 0;
-		}
-		if (errno != EINTR)
-			return nfm_error_set(err, NFM_ERR_IO, "%s: read error: %s", s->name,
-					     strerror(errno));
+	ssize_t r = read(s->fd, dst, room);
+	if (r >= 0) {
+		*got = (size_t)r;
+		s->raw_read += (uint64_t)r;
+		return 0;
 	}
+	if (errno == EINTR)
+		return nfm_error_set(err, NFM_ERR_INTERRUPTED, "%s: read interrupted", s->name);
+	return nfm_error_set(err, NFM_ERR_IO, "%s: read error: %s", s->name, strerror(errno));
 }
 
 /* Tops up the compressed input buffer. Memory input is all there from the start. */
@@ -79,7 +79,7 @@ static int in_refill(struct nfm_stream *s, struct nfm_error *err)
 	if (s->in_len && s->in_p != s->in)
 		memmove(s->in, s->in_p, s->in_len);
 	s->in_p = s->in;
-	size_t got;
+	size_t got = 0;
 	int rc = read_fd(s, s->in + s->in_len, s->in_cap - s->in_len, &got, err);
 	if (rc)
 		return rc;

@@ -203,6 +203,8 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	struct nfm_error err;
 	nfm_error_clear(&err);
 	if (nfm_source_open(&src, path, &err) != 0) {
+		if (*stop)
+			return NFM_INPUT_INTERRUPTED;
 		fprintf(stderr, "nexusflowmeter: %s\n", err.msg);
 		if (o->report)
 			nfm_report_add_input(o->report, display, "", &(struct nfm_counters){ 0 },

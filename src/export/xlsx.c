@@ -8,9 +8,12 @@
  * and bytes that are not well-formed UTF-8 are mapped to their Latin-1 code points. */
 #include "export/exporter_impl.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
 #include <xlsxwriter.h>
 
 #include "util/atomic_file.h"
@@ -226,10 +229,33 @@ static int xlsx_write(void *state, const struct nfm_flow_record *rec, struct nfm
 	return 0;
 }
 
+/* libxlsxwriter reports failures on stderr by itself ("[ERROR] ... packager.c ...",
+ * naming the temporary file) on top of the error code it returns; our one-line message
+ * says it better. Its standard error goes to /dev/null while it writes the workbook.
+ * Called from the main thread after the metering threads have stopped. */
+static lxw_error close_quietly(lxw_workbook *wb)
+{
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (saved >= 0 && null >= 0)
+		dup2(null, STDERR_FILENO);
+	lxw_error e = workbook_close(wb);
+	if (saved >= 0 && null >= 0) {
+		fflush(stderr);
+		dup2(saved, STDERR_FILENO);
+	}
+	if (null >= 0)
+		close(null);
+	if (saved >= 0)
+		close(saved);
+	return e;
+}
+
 static int xlsx_close(void *state, struct nfm_error *err)
 {
 	struct xlsx_state *st = state;
-	lxw_error e = workbook_close(st->wb); /* frees the workbook whatever the result */
+	lxw_error e = close_quietly(st->wb); /* frees the workbook whatever the result */
 	st->wb = NULL;
 	int rc;
 	if (e != LXW_NO_ERROR) {

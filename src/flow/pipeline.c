@@ -5,6 +5,7 @@
 #include "flow/pipeline.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,14 +301,27 @@ struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm
 		if (!pl->w[w].meter)
 			goto fail;
 	}
-	for (unsigned w = 0; w < pl->nw; w++) {
+	/* The threads never take SIGINT/SIGTERM: the caller's thread, which may be blocked
+	 * reading a pipe, must be the one the signal interrupts. */
+	sigset_t block, saved;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &saved);
+	int ok = 1;
+	for (unsigned w = 0; w < pl->nw && ok; w++) {
 		if (pthread_create(&pl->w[w].tid, NULL, worker_main, &pl->w[w]) != 0)
-			goto fail_threads;
-		pl->w[w].started = 1;
+			ok = 0;
+		else
+			pl->w[w].started = 1;
 	}
-	if (pthread_create(&pl->writer, NULL, writer_main, pl) != 0)
+	if (ok && pthread_create(&pl->writer, NULL, writer_main, pl) != 0)
+		ok = 0;
+	else if (ok)
+		pl->writer_started = 1;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (!ok)
 		goto fail_threads;
-	pl->writer_started = 1;
 	return pl;
 
 fail_threads:

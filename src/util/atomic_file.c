@@ -1,6 +1,8 @@
 #include "util/atomic_file.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +21,24 @@ static void free_names(struct nfm_afile *af)
 	free(af->final_path);
 	free(af->tmp_path);
 	af->final_path = af->tmp_path = NULL;
+}
+
+static mode_t current_umask(void)
+{
+	mode_t mask = 022;
+	FILE *fp = fopen("/proc/self/status", "r");
+	if (!fp)
+		return mask;
+	char line[128];
+	while (fgets(line, sizeof line, fp)) {
+		unsigned m;
+		if (sscanf(line, "Umask: %o", &m) == 1) {
+			mask = (mode_t)(m & 0777);
+			break;
+		}
+	}
+	fclose(fp);
+	return mask;
 }
 
 /* Makes "<dir>/.<base>.<suffix>XXXXXX" beside path, creates it with mkstemps. */
@@ -40,6 +60,10 @@ static int make_tmp(struct nfm_afile *af, const char *path, const char *suffix, 
 		free(tmp);
 		return nfm_error_set(err, NFM_ERR_IO, "%s: cannot create output: %s", path, strerror(e));
 	}
+	/* mkstemps creates the file 0600; give the output the mode a plain create would
+	 * (0666 less the umask), read from /proc since umask(2) cannot be read without
+	 * changing it for every thread. */
+	(void)fchmod(fd, 0666 & ~current_umask());
 	af->tmp_path = tmp;
 	*fd_out = fd;
 	return 0;
