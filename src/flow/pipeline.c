@@ -425,24 +425,30 @@ int nfm_pipeline_frame(struct nfm_pipeline *pl, const struct nfm_raw_packet *raw
 		s->tick = ts;
 	}
 
-	/* Decode straight into the first worker's array; move it if it belongs elsewhere. */
+	/* With one worker, decode straight into its array; otherwise decode aside and copy
+	 * the packet to the worker that owns its flow. */
 	struct nfm_packet tmp;
-	tmp.ts_ns = ts;
-	tmp.wire_len = raw->wire_len;
-	tmp.cap_len = raw->cap_len;
-	tmp.pkt_index = pl->frames;
-	tmp.clock_ns = pl->newest;
-	enum nfm_decode_status st = nfm_decode(raw->data, raw->linktype, &pl->cfg.meter.decode, &tmp);
+	struct nfm_packet *pk = pl->nw == 1 ? &s->pk[0][s->npk[0]] : &tmp;
+	pk->ts_ns = ts;
+	pk->wire_len = raw->wire_len;
+	pk->cap_len = raw->cap_len;
+	pk->pkt_index = pl->frames;
+	pk->clock_ns = pl->newest;
+	enum nfm_decode_status st = nfm_decode(raw->data, raw->linktype, &pl->cfg.meter.decode, pk);
 	if (st == NFM_DECODE_OK) {
-		unsigned w = shard_of(&tmp, pl->nw);
-		s->pk[w][s->npk[w]++] = tmp;
+		if (pl->nw == 1) {
+			s->npk[0]++;
+		} else {
+			unsigned w = shard_of(pk, pl->nw);
+			s->pk[w][s->npk[w]++] = *pk;
+		}
 	} else {
 		pl->rc.packets++;
-		pl->rc.wire_bytes += tmp.wire_len;
+		pl->rc.wire_bytes += pk->wire_len;
 		if ((unsigned)st < NFM_DECODE_STATUS_COUNT)
 			pl->rc.decode_status[st]++;
-		if (st == NFM_DECODE_NONIP && tmp.nonip_kind < NFM_NONIP_KIND_COUNT)
-			pl->rc.nonip[tmp.nonip_kind]++;
+		if (st == NFM_DECODE_NONIP && pk->nonip_kind < NFM_NONIP_KIND_COUNT)
+			pl->rc.nonip[pk->nonip_kind]++;
 	}
 	if (++s->frames == BATCH)
 		publish(pl, 0);
