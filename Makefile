@@ -94,6 +94,11 @@ fuzz: $(FUZZ_BIN)
 fuzz-smoke: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do $$f -runs=$(FUZZ_RUNS) -seed=1 || exit 1; done
 
+# The benchmark against nfpcapd, argus, softflowd, tshark and the read-loop floors
+# (docs/performance.md; peers: scripts/install-bench-deps.sh; BENCH_SCALE=small for a quick run).
+bench: all $(BUILD)/nfm-readloop $(BUILD)/nfm-ourread
+	NFM_BUILD=$(BUILD) NFM_PROG=./$(PROG) bench/run.sh
+
 install: $(PROG)
 	install -D -m 755 $(PROG) $(DESTDIR)$(or $(PREFIX),/usr/local)/bin/nexusflowmeter
 	install -D -m 644 docs/nexusflowmeter.1 $(DESTDIR)$(or $(PREFIX),/usr/local)/share/man/man1/nexusflowmeter.1

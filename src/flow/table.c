@@ -159,10 +159,8 @@ void nfm_flow_table_prefetch_entry(const struct nfm_flow_table *t, uint64_t hash
 	const struct slot *s = &t->cur.slots[(uint32_t)hash & t->cur.mask];
 	if (s->hlo == (uint32_t)hash && s->ref != REF_EMPTY && s->ref != REF_TOMB) {
 		const char *e = (const char *)nfm_flow_table_at(t, s->ref - 1);
-		__builtin_prefetch(e);
-		__builtin_prefetch(e + 64);
-		__builtin_prefetch(e + 128);
-		__builtin_prefetch(e + 192);
+		for (size_t off = 0; off < sizeof(struct nfm_flow); off += 64)
+			__builtin_prefetch(e + off, 1);
 	}
 }
 
