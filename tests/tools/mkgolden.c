@@ -143,6 +143,42 @@ static void tcp4(struct out *w, uint64_t ts, int from_client, unsigned cport, un
 	emit(w, ts, &f, o, snap);
 }
 
+/* One TCP segment of the conversation 192.168.1.1:CPORT <-> 192.168.1.2:22 inside a tunnel
+ * between 172.16.0.1 and 172.16.0.2: kind 0 GRE (key 7), 1 VXLAN (VNI 42), 2 IPv4-in-IPv4. */
+static void tunnelled_tcp(struct out *w, uint64_t ts, int kind, unsigned cport, int from_client,
+			  unsigned flags, size_t payload)
+{
+	struct frame f;
+	size_t inner = 20 + 20 + payload;
+	uint32_t c = 0xc0a80101u, sv = 0xc0a80102u;
+	uint32_t oc = 0xac100001u, os = 0xac100002u;
+	size_t o = eth(&f, 0x0800, 0, 0);
+	if (kind == 0) {
+		o = ip4(&f, o, from_client ? oc : os, from_client ? os : oc, 47, 8 + inner, 5, 0);
+		put16(f.b + o, 0x2000);
+		put16(f.b + o + 2, 0x0800);
+		put32(f.b + o + 4, 7);
+		o += 8;
+	} else if (kind == 1) {
+		o = ip4(&f, o, from_client ? oc : os, from_client ? os : oc, 17, 8 + 8 + 14 + inner, 5, 0);
+		o = udp_hdr(&f, o, 49152, 4789, 0);
+		put16(f.b + o - 4, (unsigned)(8 + 8 + 14 + inner));
+		memset(f.b + o, 0, 8);
+		f.b[o] = 0x08;
+		put32(f.b + o + 4, 42u << 8);
+		o += 8;
+		memset(f.b + o, 0x02, 12);
+		put16(f.b + o + 12, 0x0800);
+		o += 14;
+	} else {
+		o = ip4(&f, o, from_client ? oc : os, from_client ? os : oc, 4, inner, 5, 0);
+	}
+	o = ip4(&f, o, from_client ? c : sv, from_client ? sv : c, 6, 20 + payload, 9, 0x4000);
+	o = tcp_hdr(&f, o, from_client ? cport : 22, from_client ? 22 : cport, 100, 200, flags,
+		    payload);
+	emit(w, ts, &f, o, 0);
+}
+
 static void udp4(struct out *w, uint64_t ts, uint32_t src, unsigned sp, uint32_t dst, unsigned dp,
 		 size_t payload, unsigned vlan_outer, unsigned vlan_inner)
 {
@@ -341,6 +377,20 @@ int main(int argc, char **argv)
 		memset(f.b + o, 'f', 100);
 		emit(&w, T0 + 3 * US, &f, o + 100, 0);
 	}
+	bad |= close_out(&w);
+
+	/* tunnels: one TCP conversation inside each of GRE, VXLAN and IP-in-IP; each is a flow
+	 * of the inner endpoints and ports, with the tunnel in the extended columns. */
+	if (open_out(&w, dir, "tunnels.pcap", 0, 0))
+		return 1;
+	tunnelled_tcp(&w, T0, 0, 50000, 1, 0x02, 0);
+	tunnelled_tcp(&w, T0 + 1 * MS, 0, 50000, 0, 0x12, 0);
+	tunnelled_tcp(&w, T0 + 2 * MS, 0, 50000, 1, 0x10, 0);
+	tunnelled_tcp(&w, T0 + 3 * MS, 0, 50000, 1, 0x18, 100);
+	tunnelled_tcp(&w, T0 + 10 * MS, 1, 50001, 1, 0x18, 10);
+	tunnelled_tcp(&w, T0 + 11 * MS, 1, 50001, 0, 0x10, 0);
+	tunnelled_tcp(&w, T0 + 20 * MS, 2, 50002, 1, 0x18, 20);
+	tunnelled_tcp(&w, T0 + 21 * MS, 2, 50002, 0, 0x18, 30);
 	bad |= close_out(&w);
 
 	/* empty: a valid capture with no packets. */
