@@ -276,7 +276,7 @@ done
 # 1,000,000 one-packet TCP flows (distinct sources, 1 us apart, so none times out).
 # Bound for --max-active-flows 10000: 64 MiB for the process itself (code and libraries,
 # 4 MiB input window, the 1 MiB output buffer, the fragment table, the report's fixed
-# tables, and up to 40 MiB of an mmap-read input resident while it slides: MAP_DROP 32 MiB
+# tables, and up to 16 MiB of an mmap-read input resident while it slides: MAP_DROP 8 MiB
 # behind + MAP_STEP 8 MiB ahead, src/capture/stream.c) plus 1 KiB per allowed flow (a flow
 # record with its table slot, list links and hash entry is a few hundred bytes; 1 KiB
 # leaves room for the table's growth steps). Not asserted under the sanitizers, whose
