@@ -357,7 +357,7 @@ static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_
 	}
 	r->first_ns = r->last_ns = p->ts_ns;
 	r->seq = p->pkt_index ? p->pkt_index : ++m->seq;
-	f->lru_time = f->lru_listed = f->born_time = m->now;
+	f->lru_time = f->born_time = m->now;
 	uint32_t idx = nfm_flow_table_index_of(m->table, f);
 	list_append(m, LIST_LRU, f, idx);
 	list_append(m, LIST_AGE, f, idx);
@@ -448,7 +448,7 @@ static void frag_claim(struct frag_entry *e, const struct nfm_packet *p, uint64_
 }
 
 static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
-			 const struct prepared *pre);
+			 const struct prepared *pre, int replayed);
 
 /* Meters the fragments that arrived before the first one (p), now that its ports are
  * known; they were already counted as packets read. */
@@ -462,15 +462,17 @@ static int frag_replay(struct nfm_meter *m, const struct nfm_packet *first,
 		q.l4_payload_len = pend[i].payload;
 		q.flags = pend[i].flags;
 		q.tcp_flags = 0;
-		int rc = meter_decoded(m, &q, NULL);
+		int rc = meter_decoded(m, &q, NULL, 1);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
+/* replayed: p is a fragment that waited for its first fragment (frag_replay); it was
+ * counted as a fragment when it arrived and takes the ports the first one left. */
 static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
-			 const struct prepared *pre)
+			 const struct prepared *pre, int replayed)
 {
 	uint16_t sport, dport;
 	int is_tcp = p->l3 != NFM_L3_ARP && p->ip_proto == NFM_IPPROTO_TCP;
@@ -494,8 +496,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 			e->have_first = 1;
 			e->sport = sport;
 			e->dport = dport;
-		} else if (p->flags & NFM_PKT_HAS_PORTS) {
-			/* a waiting fragment replayed with the ports of its first fragment */
+		} else if (replayed) {
 			sport = e->sport;
 			dport = e->dport;
 		} else {
@@ -513,7 +514,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 					w->ts = p->ts_ns;
 					w->wire_len = p->wire_len;
 					w->payload = p->l4_payload_len;
-					w->flags = (uint16_t)(p->flags | NFM_PKT_HAS_PORTS);
+					w->flags = p->flags;
 				} else {
 					m->c.fragments_unmatched++;
 				}
@@ -578,7 +579,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 			return m->stop_rc = NFM_ERR_NOMEM;
 		flow_init(m, f, p, src_is_a, sport, dport);
 	} else {
-		f->lru_time = f->lru_listed = m->now;
+		f->lru_time = m->now;
 		if (f->link_next[LIST_LRU] != NFM_FLOW_NONE) { /* not already the newest */
 			list_unlink(m, LIST_LRU, f);
 			list_append(m, LIST_LRU, f, f->self);
@@ -637,7 +638,7 @@ static int meter_packet(struct nfm_meter *m, const struct nfm_packet *p, const s
 	 * late packet finds the same flow state whatever the number of workers. */
 	if (p->clock_ns > m->now && nfm_meter_tick(m, p->clock_ns))
 		return m->stop_rc;
-	return meter_decoded(m, p, pre);
+	return meter_decoded(m, p, pre, 0);
 }
 
 int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *p)

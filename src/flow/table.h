@@ -35,7 +35,6 @@ struct nfm_flow {
 	struct nfm_flow_key key;
 	uint64_t hash;
 	uint64_t lru_time;      /* clamped packet time of the last packet (idle expiry) */
-	uint64_t lru_listed;    /* when the entry was (re)appended to the idle list */
 	uint64_t born_time;     /* clamped packet time of the first packet (active expiry) */
 	uint64_t close_time;    /* when the TCP connection finished (linger expiry) */
 	uint32_t link_prev[3];  /* expiry lists, indexed by the meter's list ids */
