@@ -9,14 +9,4 @@
 #   time          /usr/bin/time (wall, CPU and peak RSS of each run)
 #   procps        nproc/free for the machine summary (usually present)
 set -euo pipefail
-pkgs=(nfdump argus-server argus-client softflowd tshark time procps)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+exec "$(dirname "$0")/install-deps.sh" nfdump argus-server argus-client softflowd tshark time procps

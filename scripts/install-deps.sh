@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Installs the Debian packages NexusFlowMeter needs to build and test. Installs only what
-# is missing; uses sudo when not run as root.
+# Installs the Debian packages NexusFlowMeter needs to build and test, or the packages
+# named as arguments (scripts/install-bench-deps.sh passes the benchmark's peers).
+# Installs only what is missing; uses sudo when not run as root.
+#   time  /usr/bin/time, for the memory-cap test;  zstd  the CLI's .zst input test
 set -euo pipefail
-pkgs=(build-essential pkg-config libpcap-dev libxlsxwriter-dev libzstd-dev zlib1g-dev
-      clang tshark unzip python3)
+if [ $# -gt 0 ]; then
+	pkgs=("$@")
+else
+	pkgs=(build-essential pkg-config libpcap-dev libxlsxwriter-dev libzstd-dev zlib1g-dev
+	      clang tshark unzip python3 time zstd)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
