@@ -78,6 +78,21 @@ static int open_format(struct nfm_source *s, struct nfm_error *err)
 	return nfm_error_set(err, NFM_ERR_FORMAT, "%s: not a pcap or pcapng capture", s->name);
 }
 
+/* After the stream is set up (rc its result): parse the file header, hand the source
+ * out, or close it. */
+static int finish_open(struct nfm_source *s, int rc, struct nfm_source **out,
+		       struct nfm_error *err)
+{
+	if (rc == 0)
+		rc = open_format(s, err);
+	if (rc) {
+		nfm_source_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
 int nfm_source_open(struct nfm_source **out, const char *path, struct nfm_error *err)
 {
 	return nfm_source_open_flags(out, path, 0, err);
@@ -109,15 +124,8 @@ int nfm_source_open_flags(struct nfm_source **out, const char *path, unsigned fl
 	/* Standard input is never mapped, even when it is a regular file: its offset need
 	 * not be 0 and the bytes before it are not ours. */
 	int map = !is_stdin && !(flags & NFM_SOURCE_NO_MMAP);
-	int rc = nfm_stream_init_fd(&s->st, fd, !is_stdin, map, s->name, err);
-	if (rc == 0)
-		rc = open_format(s, err);
-	if (rc) {
-		nfm_source_close(s);
-		return rc;
-	}
-	*out = s;
-	return 0;
+	return finish_open(s, nfm_stream_init_fd(&s->st, fd, !is_stdin, map, s->name, err), out,
+			   err);
 }
 
 int nfm_source_open_mem(struct nfm_source **out, const uint8_t *data, size_t len,
@@ -129,15 +137,7 @@ int nfm_source_open_mem(struct nfm_source **out, const uint8_t *data, size_t len
 	struct nfm_source *s = source_new(name);
 	if (!s)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", name);
-	int rc = nfm_stream_init_mem(&s->st, data, len, s->name, err);
-	if (rc == 0)
-		rc = open_format(s, err);
-	if (rc) {
-		nfm_source_close(s);
-		return rc;
-	}
-	*out = s;
-	return 0;
+	return finish_open(s, nfm_stream_init_mem(&s->st, data, len, s->name, err), out, err);
 }
 
 int nfm_source_next(struct nfm_source *src, struct nfm_raw_packet *pkt, struct nfm_error *err)
