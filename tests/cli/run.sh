@@ -61,7 +61,8 @@ for p in tcp udp icmp; do [ -f "flows_$p.csv" ] && ok || bad "split: flows_$p.cs
 
 "$PROG" capture.pcap flows.csv --quick-preview 5 > preview.txt 2>err; expect_rc "--quick-preview" 0 $?
 [ "$(grep -c . preview.txt)" -eq 7 ] && ok || bad "preview prints header, rule and 5 rows"
-cmp -s flows.csv flows.csv && ok
+"$PROG" capture.pcap nopreview.csv --no-report 2>err
+cmp -s flows.csv nopreview.csv && ok || bad "--quick-preview changes the output file"
 
 "$PROG" capture.pcap tcp_flows.xlsx --output-format xlsx --protocols tcp 2>err; expect_rc "xlsx tcp" 0 $?
 head -c 2 tcp_flows.xlsx | grep -q PK && ok || bad "xlsx is a zip"
