@@ -7,23 +7,20 @@
 #include <unistd.h>
 
 #include "capture/source.h"
+#include "cli/msg.h"
 #include "export/exporter.h"
 #include "feature/fields.h"
 #include "flow/meter.h"
 #include "flow/pipeline.h"
 
-/* Per-protocol files of --split-by-protocol. */
-enum { SPLIT_TCP, SPLIT_UDP, SPLIT_ICMP, SPLIT_ICMPV6, SPLIT_ARP, SPLIT_SCTP, SPLIT_OTHER, SPLIT_N };
-static const char *const split_names[SPLIT_N] = { "tcp", "udp", "icmp", "icmpv6", "arp", "sctp", "other" };
-
 struct nfm_outputs {
 	const struct nfm_cli *cli;
+	const struct nfm_job *job;
 	enum nfm_format fmt;
 	struct nfm_columns cols;
-	char *path;               /* output path or split base */
-	char *report_base;
+	struct nfm_outset *set;
 	struct nfm_exporter *main;
-	struct nfm_exporter *split[SPLIT_N];
+	struct nfm_exporter *split[NFM_SPLIT_N];
 	struct nfm_report *report;
 	struct nfm_flow_record *preview;
 	size_t preview_n;
@@ -42,26 +39,17 @@ static double elapsed_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static char *dup_str(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 static int split_index(const struct nfm_flow_record *r)
 {
-	if (r->l3 == 1 /* NFM_L3_ARP */)
-		return SPLIT_ARP;
+	if (r->l3 == NFM_L3_ARP)
+		return NFM_SPLIT_ARP;
 	switch (r->ip_proto) {
-	case NFM_IPPROTO_TCP: return SPLIT_TCP;
-	case NFM_IPPROTO_UDP: return SPLIT_UDP;
-	case NFM_IPPROTO_ICMP: return SPLIT_ICMP;
-	case NFM_IPPROTO_ICMPV6: return SPLIT_ICMPV6;
-	case NFM_IPPROTO_SCTP: return SPLIT_SCTP;
-	default: return SPLIT_OTHER;
+	case NFM_IPPROTO_TCP: return NFM_SPLIT_TCP;
+	case NFM_IPPROTO_UDP: return NFM_SPLIT_UDP;
+	case NFM_IPPROTO_ICMP: return NFM_SPLIT_ICMP;
+	case NFM_IPPROTO_ICMPV6: return NFM_SPLIT_ICMPV6;
+	case NFM_IPPROTO_SCTP: return NFM_SPLIT_SCTP;
+	default: return NFM_SPLIT_OTHER;
 	}
 }
 
@@ -83,12 +71,11 @@ static int sink(void *ctx, const struct nfm_flow_record *rec)
 	if (o->cli->split) {
 		int k = split_index(rec);
 		if (!o->split[k]) {
-			size_t cap = strlen(o->path) + 32;
-			char *name = malloc(cap);
+			char *name = nfm_split_path(o->job->output, k, o->fmt);
 			if (!name)
 				return nfm_error_set(&o->err, NFM_ERR_NOMEM, "out of memory");
-			snprintf(name, cap, "%s_%s.%s", o->path, split_names[k], nfm_format_ext(o->fmt));
-			int rc = nfm_exporter_open(&o->split[k], o->fmt, name, &o->cols, &o->err);
+			int rc = nfm_exporter_open(&o->split[k], o->fmt, o->set, name, &o->cols,
+						   &o->err);
 			free(name);
 			if (rc)
 				return rc;
@@ -98,56 +85,37 @@ static int sink(void *ctx, const struct nfm_flow_record *rec)
 	return nfm_exporter_write(ex, rec, &o->err);
 }
 
-struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const char *path,
-				     const char *report_base, bool with_source_column)
+struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm_job *job,
+				     struct nfm_outreg *reg, bool with_source_column)
 {
 	struct nfm_outputs *o = calloc(1, sizeof *o);
 	if (!o) {
-		fprintf(stderr, "nexusflowmeter: out of memory\n");
+		nfm_msg("out of memory");
 		return NULL;
 	}
 	o->cli = cli;
+	o->job = job;
+	o->fmt = job->fmt;
 	clock_gettime(CLOCK_MONOTONIC, &o->t0);
-	if (cli->have_format)
-		o->fmt = cli->format;
-	else if (nfm_format_from_path(path, &o->fmt) != 0)
-		o->fmt = NFM_FMT_CSV;
 	unsigned mask = NFM_SET_BASE;
 	if (with_source_column)
 		mask |= NFM_SET_MERGE;
 	if (cli->extended)
 		mask |= NFM_SET_EXT;
 	nfm_columns_select(&o->cols, mask);
-	if (cli->split) {
-		/* "flows.csv" and "flows" both give flows_tcp.csv, ... */
-		o->path = dup_str(path);
-		enum nfm_format f;
-		char *dot = o->path ? strrchr(o->path, '.') : NULL;
-		char *slash = o->path ? strrchr(o->path, '/') : NULL;
-		if (dot && (!slash || dot > slash) && nfm_format_from_path(o->path, &f) == 0)
-			*dot = '\0';
-	} else {
-		o->path = dup_str(path);
-	}
-	if (report_base)
-		o->report_base = dup_str(report_base);
+	o->set = nfm_outset_new(reg, job->ninputs == 1 ? job->inputs[0] : NULL);
 	if (cli->preview)
 		o->preview = calloc(cli->preview, sizeof *o->preview);
-	if (!o->path || (report_base && !o->report_base) || (cli->preview && !o->preview)) {
-		fprintf(stderr, "nexusflowmeter: out of memory\n");
+	if (job->report_base)
+		o->report = nfm_report_new();
+	if (!o->set || (cli->preview && !o->preview) || (job->report_base && !o->report)) {
+		nfm_msg("out of memory");
 		nfm_outputs_close(o, false);
 		return NULL;
 	}
-	if (report_base) {
-		o->report = nfm_report_new();
-		if (!o->report) {
-			fprintf(stderr, "nexusflowmeter: out of memory\n");
-			nfm_outputs_close(o, false);
-			return NULL;
-		}
-	}
-	if (!cli->split && nfm_exporter_open(&o->main, o->fmt, o->path, &o->cols, &o->err) != 0) {
-		fprintf(stderr, "nexusflowmeter: %s\n", o->err.msg);
+	if (!cli->split &&
+	    nfm_exporter_open(&o->main, o->fmt, o->set, job->output, &o->cols, &o->err) != 0) {
+		nfm_msg("%s", o->err.msg);
 		nfm_outputs_close(o, false);
 		return NULL;
 	}
@@ -197,15 +165,15 @@ static void progress_draw(struct progress *pg, const struct nfm_source *src, uin
 
 enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_cli *cli,
 					const char *path, const char *display,
-					volatile sig_atomic_t *stop, bool progress, unsigned workers)
+					const atomic_int *stop, bool progress, unsigned workers)
 {
 	struct nfm_source *src = NULL;
 	struct nfm_error err;
 	nfm_error_clear(&err);
 	if (nfm_source_open(&src, path, &err) != 0) {
-		if (*stop)
+		if (atomic_load(stop))
 			return NFM_INPUT_INTERRUPTED;
-		fprintf(stderr, "nexusflowmeter: %s\n", err.msg);
+		nfm_msg("%s", err.msg);
 		if (o->report)
 			nfm_report_add_input(o->report, display, "", &(struct nfm_counters){ 0 },
 					     &(struct nfm_source_stats){ 0 }, err.msg);
@@ -215,7 +183,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	struct nfm_pipeline *pl = nfm_pipeline_new(&pc, sink, o);
 	if (!pl) {
 		nfm_source_close(src);
-		fprintf(stderr, "nexusflowmeter: %s: out of memory\n", display);
+		nfm_msg("%s: out of memory", display);
 		return NFM_INPUT_FAILED;
 	}
 	o->source_file = (cli->merge && cli->directory) ? display : NULL;
@@ -233,7 +201,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 		if (nfm_pipeline_frame(pl, &pkt))
 			break;
 		if ((++n & 1023) == 0) {
-			if (*stop)
+			if (atomic_load_explicit(stop, memory_order_relaxed))
 				break;
 			if (pg.on && (n & 65535) == 0)
 				progress_draw(&pg, src, n, false);
@@ -243,7 +211,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	}
 	if (pg.on)
 		progress_draw(&pg, src, n, true);
-	if (*stop) {
+	if (atomic_load(stop)) {
 		status = NFM_INPUT_INTERRUPTED;
 	} else if (o->err.code) {
 		status = NFM_INPUT_OUTPUT_FAILED;
@@ -251,7 +219,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 		/* Damage after the header: keep what was read, warn with the offset. */
 		status = NFM_INPUT_DAMAGED;
 		snprintf(status_msg, sizeof status_msg, "%s", err.msg);
-		fprintf(stderr, "nexusflowmeter: warning: %s; flows up to there were written\n", err.msg);
+		nfm_msg("warning: %s; flows up to there are kept", err.msg);
 	}
 	int keep = status == NFM_INPUT_OK || status == NFM_INPUT_DAMAGED;
 	if (nfm_pipeline_finish(pl, keep) && keep)
@@ -262,7 +230,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	nfm_pipeline_counters(pl, &counters);
 	const struct nfm_counters *mcnt = &counters;
 	if (status == NFM_INPUT_OUTPUT_FAILED)
-		fprintf(stderr, "nexusflowmeter: %s\n", o->err.msg);
+		nfm_msg("%s", o->err.msg);
 	o->packets += mcnt->packets;
 	if (o->report) {
 		const char *fmt = nfm_source_format(src) == NFM_CAPFMT_PCAPNG ? "pcapng" : "pcap";
@@ -273,13 +241,49 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 		nfm_report_add_input(o->report, display, fmtbuf, mcnt, nfm_source_stats(src), status_msg);
 	}
 	if (cli->verbose)
-		fprintf(stderr, "nexusflowmeter: %s: %llu packets, %llu flows written, peak %llu active flows\n",
-			display, (unsigned long long)mcnt->packets,
-			(unsigned long long)mcnt->flows_written,
+		nfm_msg("%s: %llu packets, %llu flows, peak %llu active flows", display,
+			(unsigned long long)mcnt->packets, (unsigned long long)mcnt->flows_written,
 			(unsigned long long)mcnt->peak_active_flows);
 	nfm_pipeline_free(pl);
 	nfm_source_close(src);
 	return status;
+}
+
+/* Completes every file of the set and puts them in place together. */
+static int commit_all(struct nfm_outputs *o, struct nfm_error *err)
+{
+	int rc = 0;
+	if (o->main) {
+		rc = nfm_exporter_close(o->main, err);
+		o->main = NULL;
+	}
+	for (int k = 0; k < NFM_SPLIT_N; k++) {
+		if (o->split[k] && rc == 0)
+			rc = nfm_exporter_close(o->split[k], err);
+		else
+			nfm_exporter_abort(o->split[k]);
+		o->split[k] = NULL;
+	}
+	if (rc == 0 && o->report) {
+		nfm_report_set_elapsed(o->report, elapsed_since(&o->t0));
+		rc = nfm_report_save(o->report, o->set, o->job->report_base, err);
+	}
+	if (rc == 0)
+		rc = nfm_outset_commit(o->set, err);
+	return rc;
+}
+
+static void print_preview(struct nfm_outputs *o)
+{
+	FILE *pf = strcmp(o->job->output, "-") == 0 ? stderr : stdout;
+	const struct nfm_flow_record **all = calloc(o->preview_n ? o->preview_n : 1, sizeof *all);
+	if (!all)
+		return;
+	for (size_t i = 0; i < o->preview_n; i++)
+		all[i] = &o->preview[i];
+	nfm_preview_print(pf, all, o->preview_n);
+	free(all);
+	fflush(pf);
 }
 
 int nfm_outputs_close(struct nfm_outputs *o, bool commit)
@@ -287,58 +291,31 @@ int nfm_outputs_close(struct nfm_outputs *o, bool commit)
 	if (!o)
 		return 0;
 	int rc = 0;
-	struct nfm_error err;
-	nfm_error_clear(&err);
 	const struct nfm_cli *cli = o->cli;
-	double secs = elapsed_since(&o->t0);
 	if (commit) {
-		if (o->main && nfm_exporter_close(o->main, &err) != 0) {
-			fprintf(stderr, "nexusflowmeter: %s\n", err.msg);
-			rc = -1;
-		}
-		o->main = NULL;
-		for (int k = 0; k < SPLIT_N; k++) {
-			if (o->split[k] && nfm_exporter_close(o->split[k], &err) != 0) {
-				fprintf(stderr, "nexusflowmeter: %s\n", err.msg);
-				rc = -1;
-			}
-			o->split[k] = NULL;
-		}
-		if (rc == 0 && o->report) {
-			nfm_report_set_elapsed(o->report, secs);
-			if (nfm_report_save(o->report, o->report_base, &err) != 0) {
-				fprintf(stderr, "nexusflowmeter: %s\n", err.msg);
-				rc = -1;
-			} else if (cli->verbose) {
-				nfm_report_write_text(o->report, stderr);
-			}
-		}
-		if (rc == 0 && cli->preview) {
-			FILE *pf = (o->path && strcmp(o->path, "-") == 0) ? stderr : stdout;
-			const struct nfm_flow_record **all = calloc(o->preview_n ? o->preview_n : 1, sizeof *all);
-			if (all) {
-				for (size_t i = 0; i < o->preview_n; i++)
-					all[i] = &o->preview[i];
-				nfm_preview_print(pf, all, o->preview_n);
-				free(all);
-			}
-			fflush(pf);
-		}
-		if (rc == 0 && !cli->quiet) {
+		struct nfm_error err;
+		nfm_error_clear(&err);
+		rc = commit_all(o, &err);
+		if (rc)
+			nfm_msg("%s", err.msg);
+	}
+	nfm_exporter_abort(o->main);
+	for (int k = 0; k < NFM_SPLIT_N; k++)
+		nfm_exporter_abort(o->split[k]);
+	nfm_outset_free(o->set); /* discards whatever was not committed */
+	if (commit && rc == 0) {
+		if (cli->preview)
+			print_preview(o);
+		if (!cli->quiet) {
+			double secs = elapsed_since(&o->t0); /* the whole run, packaging included */
 			double rate = secs > 0 ? (double)o->packets / secs : 0;
-			fprintf(stderr, "nexusflowmeter: %llu packets, %llu flows -> %s%s in %.2f s (%.2f M packets/s)\n",
-				(unsigned long long)o->packets, (unsigned long long)o->flows, o->path,
-				cli->split ? "_<protocol>.*" : "", secs, rate / 1e6);
+			nfm_msg("%llu packets, %llu flows -> %s%s in %.2f s (%.2f M packets/s)",
+				(unsigned long long)o->packets, (unsigned long long)o->flows,
+				o->job->output, cli->split ? "_<protocol>.*" : "", secs, rate / 1e6);
 		}
-	} else {
-		nfm_exporter_abort(o->main);
-		for (int k = 0; k < SPLIT_N; k++)
-			nfm_exporter_abort(o->split[k]);
 	}
 	nfm_report_free(o->report);
 	free(o->preview);
-	free(o->path);
-	free(o->report_base);
 	free(o);
-	return rc;
+	return commit ? rc : 0;
 }

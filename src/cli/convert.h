@@ -3,11 +3,13 @@
 #ifndef NFM_CLI_CONVERT_H
 #define NFM_CLI_CONVERT_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "cli/options.h"
+#include "cli/plan.h"
 #include "report/report.h"
+#include "util/outset.h"
 
 enum nfm_input_status {
 	NFM_INPUT_OK = 0,
@@ -19,18 +21,19 @@ enum nfm_input_status {
 
 struct nfm_outputs;
 
-/* path: the output file ("-" for stdout); with split, the base of the per-protocol names.
- * report_base: NULL for no report. Returns NULL after printing an error. */
-struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const char *path,
-				     const char *report_base, bool with_source_column);
+/* Opens the output set of a job (its flows file, or the split files as flows come, and
+ * the reports at the end), registered in reg. Returns NULL after printing an error. */
+struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm_job *job,
+				     struct nfm_outreg *reg, bool with_source_column);
 /* Converts one capture into the outputs with `workers` flow-worker threads (the records
  * are the same for any count). display is the name used in messages and in the
- * source_file column. stop is polled to honour SIGINT/SIGTERM. */
+ * source_file column. stop is polled: nonzero ends the conversion (interrupted). */
 enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_cli *cli,
 					const char *path, const char *display,
-					volatile sig_atomic_t *stop, bool progress, unsigned workers);
-/* Completes (commit=true) or discards the outputs; prints the preview and summary.
- * Returns 0 on success. Frees o. */
+					const atomic_int *stop, bool progress, unsigned workers);
+/* commit=true: completes every file and the reports and puts them all in place at once,
+ * then prints the preview and the summary; on any failure nothing is put in place.
+ * commit=false: discards everything. Returns 0 when committed. Frees o. */
 int nfm_outputs_close(struct nfm_outputs *o, bool commit);
 
 #endif

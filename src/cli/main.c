@@ -1,138 +1,79 @@
-/* nexusflowmeter: command-line front end of the flow meter library. */
-#include <dirent.h>
-#include <errno.h>
+/* nexusflowmeter: command-line front end of the flow meter library.
+ *
+ * A run: parse the options, plan every input and output and check them against each
+ * other (plan.c), create the directories, then convert. Terminating signals are blocked
+ * in every thread and taken by one signal thread, which removes every temporary name
+ * and created directory of the run (util/outset.h), says what was and was not written,
+ * and exits with 130: whatever the moment, nothing half-written is left. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/convert.h"
+#include "cli/msg.h"
 #include "cli/options.h"
+#include "cli/plan.h"
 #include "feature/fields.h"
 
 #ifndef NFM_VERSION
 #define NFM_VERSION "1.0.0"
 #endif
 
-/* The only mutable global: set by the SIGINT/SIGTERM handler, polled by conversions. */
-static volatile sig_atomic_t stop_requested;
+/* What the threads of one run share. Owned by main. */
+struct run {
+	const struct nfm_cli *cli;
+	struct nfm_plan plan;
+	struct nfm_outreg *reg;
+	atomic_int stop;        /* the signal number once one arrived */
+	sigset_t signals;       /* the terminating signals the signal thread takes */
+	bool progress;
+	pthread_mutex_t mu;     /* guards next and status (-d) */
+	size_t next;
+	int *status;            /* enum nfm_input_status of each job */
+	unsigned flow_workers;  /* flow-worker threads per capture */
+};
 
-static void on_signal(int sig)
+/* Every signal whose default action ends the process, except those that report a
+ * fault in the program itself (SIGSEGV, SIGBUS, ...), SIGPIPE (ignored: a closed
+ * output is a write error) and SIGXFSZ (ignored: an output over the file-size limit is
+ * a write error). */
+static void terminating_signals(sigset_t *set)
 {
-	(void)sig;
-	stop_requested = 1;
+	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM,
+				    SIGVTALRM, SIGPROF, SIGXCPU, SIGIO, SIGPWR, SIGSTKFLT };
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(set, sigs[i]);
+	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+		sigaddset(set, s);
 }
 
-static char *join_path(const char *dir, const char *name)
+static void *signal_main(void *arg)
 {
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-	if (!p)
-		return NULL;
-	size_t dl = strlen(dir);
-	snprintf(p, n, "%s%s%s", dir, (dl && dir[dl - 1] == '/') ? "" : "/", name);
-	return p;
-}
-
-/* Directory part of path ("." when none); caller frees. */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
-/* Capture extensions recognised by -d, outermost compression first. */
-static size_t capture_suffix_len(const char *name)
-{
-	static const char *const comp[] = { ".gz", ".zst", ".zstd", "" };
-	static const char *const ext[] = { ".pcap", ".pcapng", ".cap" };
-	size_t n = strlen(name);
-	for (size_t c = 0; c < sizeof comp / sizeof comp[0]; c++) {
-		size_t cl = strlen(comp[c]);
-		if (n < cl || strcasecmp(name + n - cl, comp[c]) != 0)
-			continue;
-		for (size_t e = 0; e < sizeof ext / sizeof ext[0]; e++) {
-			size_t el = strlen(ext[e]);
-			if (n > cl + el && strncasecmp(name + n - cl - el, ext[e], el) == 0)
-				return cl + el;
-		}
-	}
-	return 0;
-}
-
-/* Stem of path's last component without its capture or output extension. */
-static char *stem_of(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	size_t n = strlen(base);
-	size_t cut = capture_suffix_len(base);
-	if (!cut) {
-		const char *dot = strrchr(base, '.');
-		if (dot && dot != base)
-			cut = (size_t)(base + n - dot);
-	}
-	return strndup(base, n - cut);
-}
-
-static char *report_base_for(const struct nfm_cli *cli, const char *output, const char *input)
-{
-	if (cli->no_report)
-		return NULL;
-	const char *named = strcmp(output, "-") == 0 ? input : output;
-	if (strcmp(named, "-") == 0)
-		named = "stdin";
-	char *stem = stem_of(named);
-	char *dir = cli->report_dir ? strdup(cli->report_dir)
-		    : strcmp(output, "-") == 0 ? strdup(".") : dir_of(output);
-	char *name = NULL, *base = NULL;
-	if (stem && dir) {
-		size_t n = strlen(stem) + 8;
-		name = malloc(n);
-		if (name) {
-			snprintf(name, n, "%s_report", stem);
-			base = join_path(dir, name);
-		}
-	}
-	free(stem);
-	free(dir);
-	free(name);
-	return base;
-}
-
-static int ensure_dir(const char *dir)
-{
-	char *p = strdup(dir);
-	if (!p)
-		return -1;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
-	free(p);
-	if (rc == 0) {
-		struct stat st;
-		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			errno = ENOTDIR;
-			return -1;
-		}
-	}
-	return rc;
+	struct run *r = arg;
+	int sig = 0;
+	while (sigwait(&r->signals, &sig) != 0)
+		;
+	atomic_store(&r->stop, sig);
+	char pending[1024];
+	size_t written = nfm_outreg_abandon(r->reg, pending, sizeof pending);
+	if (r->progress)
+		(void)!write(STDERR_FILENO, "\r\033[K", 4);
+	const char *name = sigabbrev_np(sig);
+	size_t n = r->plan.njobs;
+	if (written == 0)
+		nfm_msg("interrupted by SIG%s; no output was written", name ? name : "?");
+	else if (written >= n)
+		nfm_msg("interrupted by SIG%s after every output was written", name ? name : "?");
+	else
+		nfm_msg("interrupted by SIG%s: the outputs of %zu of %zu captures were written "
+			"before it, nothing else%s%s", name ? name : "?", written, n,
+			*pending ? "; discarded: " : "", pending);
+	_exit(NFM_EXIT_INTERRUPTED);
 }
 
 static int exit_for(enum nfm_input_status st)
@@ -145,253 +86,121 @@ static int exit_for(enum nfm_input_status st)
 	}
 }
 
-static int run_single(const struct nfm_cli *cli, bool progress)
+static bool keeps(enum nfm_input_status st)
 {
-	if (cli->report_dir && !cli->no_report && ensure_dir(cli->report_dir) != 0) {
-		fprintf(stderr, "nexusflowmeter: %s: cannot create report directory: %s\n",
-			cli->report_dir, strerror(errno));
-		return NFM_EXIT_ERROR;
-	}
-	/* Refuse before creating anything when the input cannot be opened. */
-	if (strcmp(cli->input, "-") != 0 && access(cli->input, R_OK) != 0) {
-		fprintf(stderr, "nexusflowmeter: %s: %s\n", cli->input, strerror(errno));
-		return NFM_EXIT_ERROR;
-	}
-	char *rbase = report_base_for(cli, cli->output, cli->input);
-	if (!cli->no_report && !rbase) {
-		fprintf(stderr, "nexusflowmeter: out of memory\n");
-		return NFM_EXIT_ERROR;
-	}
-	struct nfm_outputs *o = nfm_outputs_open(cli, cli->output, rbase, false);
-	free(rbase);
+	return st == NFM_INPUT_OK || st == NFM_INPUT_DAMAGED;
+}
+
+static int run_single(struct run *r)
+{
+	const struct nfm_cli *cli = r->cli;
+	const struct nfm_job *job = &r->plan.jobs[0];
+	struct nfm_outputs *o = nfm_outputs_open(cli, job, r->reg, false);
 	if (!o)
 		return NFM_EXIT_ERROR;
-	enum nfm_input_status st =
-		nfm_convert_input(o, cli, cli->input, cli->input, &stop_requested, progress,
-				  cli->workers);
-	bool commit = st == NFM_INPUT_OK || st == NFM_INPUT_DAMAGED;
-	if (st == NFM_INPUT_INTERRUPTED)
-		fprintf(stderr, "nexusflowmeter: interrupted; no output was written\n");
-	if (nfm_outputs_close(o, commit) != 0)
+	enum nfm_input_status st = nfm_convert_input(o, cli, job->inputs[0], job->inputs[0],
+						     &r->stop, r->progress, cli->workers);
+	if (nfm_outputs_close(o, keeps(st)) != 0)
 		return NFM_EXIT_ERROR;
 	return exit_for(st);
 }
 
-struct batch {
-	const struct nfm_cli *cli;
-	char **files;       /* full paths */
-	char **outputs;     /* per-file output paths (separate mode) */
-	int *status;
-	size_t n, next;
-	pthread_mutex_t lock;
-	unsigned flow_workers; /* flow-worker threads per capture */
-};
-
-static int cmp_str(const void *a, const void *b)
+static int run_merge(struct run *r)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_captures(const char *dir, char ***out, size_t *n_out)
-{
-	DIR *d = opendir(dir);
-	if (!d) {
-		fprintf(stderr, "nexusflowmeter: %s: %s\n", dir, strerror(errno));
-		return -1;
+	const struct nfm_cli *cli = r->cli;
+	const struct nfm_job *job = &r->plan.jobs[0];
+	size_t n = job->ninputs, failed = r->plan.nunreadable, damaged = 0;
+	struct nfm_outputs *o = nfm_outputs_open(cli, job, r->reg, true);
+	if (!o)
+		return NFM_EXIT_ERROR;
+	bool stopped = false;
+	for (size_t i = 0; i < n && !stopped; i++) {
+		const char *base = strrchr(job->inputs[i], '/');
+		enum nfm_input_status st =
+			nfm_convert_input(o, cli, job->inputs[i], base ? base + 1 : job->inputs[i],
+					  &r->stop, r->progress, cli->workers);
+		if (st == NFM_INPUT_FAILED)
+			failed++;
+		else if (st == NFM_INPUT_DAMAGED)
+			damaged++;
+		else if (st != NFM_INPUT_OK)
+			stopped = true;
 	}
-	char **v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || !capture_suffix_len(e->d_name))
-			continue;
-		char *full = join_path(dir, e->d_name);
-		struct stat st;
-		if (!full || stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
-			free(full);
-			continue;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **nv = realloc(v, cap * sizeof *nv);
-			if (!nv) {
-				free(full);
-				break;
-			}
-			v = nv;
-		}
-		v[n++] = full;
+	size_t total = r->plan.ncaptures;
+	if (stopped || failed == total) {
+		nfm_outputs_close(o, false);
+		return NFM_EXIT_ERROR;
 	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof *v, cmp_str);
-	*out = v;
-	*n_out = n;
-	return 0;
+	if (nfm_outputs_close(o, true) != 0)
+		return NFM_EXIT_ERROR;
+	return failed || damaged ? NFM_EXIT_PARTIAL : NFM_EXIT_OK;
 }
 
 static void *batch_worker(void *arg)
 {
-	struct batch *b = arg;
+	struct run *r = arg;
+	const struct nfm_cli *cli = r->cli;
 	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		size_t i = b->next < b->n && !stop_requested ? b->next++ : b->n;
-		pthread_mutex_unlock(&b->lock);
-		if (i >= b->n)
+		pthread_mutex_lock(&r->mu);
+		size_t i = r->next < r->plan.njobs && !atomic_load(&r->stop) ? r->next++
+									     : r->plan.njobs;
+		pthread_mutex_unlock(&r->mu);
+		if (i >= r->plan.njobs)
 			break;
-		const struct nfm_cli *cli = b->cli;
-		char *rbase = report_base_for(cli, b->outputs[i], b->files[i]);
-		struct nfm_outputs *o = nfm_outputs_open(cli, b->outputs[i], rbase, false);
-		free(rbase);
-		if (!o) {
-			b->status[i] = NFM_INPUT_OUTPUT_FAILED;
-			continue;
+		const struct nfm_job *job = &r->plan.jobs[i];
+		struct nfm_outputs *o = nfm_outputs_open(cli, job, r->reg, false);
+		enum nfm_input_status st = NFM_INPUT_OUTPUT_FAILED;
+		if (o) {
+			st = nfm_convert_input(o, cli, job->inputs[0], job->inputs[0], &r->stop, false,
+					       r->flow_workers);
+			if (nfm_outputs_close(o, keeps(st)) != 0 && keeps(st))
+				st = NFM_INPUT_OUTPUT_FAILED;
 		}
-		enum nfm_input_status st =
-			nfm_convert_input(o, cli, b->files[i], b->files[i], &stop_requested, false,
-					  b->flow_workers);
-		bool commit = st == NFM_INPUT_OK || st == NFM_INPUT_DAMAGED;
-		if (nfm_outputs_close(o, commit) != 0 && commit)
-			st = NFM_INPUT_OUTPUT_FAILED;
-		b->status[i] = (int)st;
+		pthread_mutex_lock(&r->mu);
+		r->status[i] = (int)st;
+		pthread_mutex_unlock(&r->mu);
 	}
 	return NULL;
 }
 
-static int run_batch(const struct nfm_cli *cli, bool progress)
+static int run_batch(struct run *r)
 {
-	const char *outdir = cli->output_dir ? cli->output_dir : cli->directory;
-	char **files = NULL;
-	size_t n = 0;
-	if (list_captures(cli->directory, &files, &n) != 0)
-		return NFM_EXIT_ERROR;
-	if (n == 0) {
-		fprintf(stderr, "nexusflowmeter: %s: no capture files (*.pcap, *.pcapng, *.cap)\n",
-			cli->directory);
-		free(files);
+	const struct nfm_cli *cli = r->cli;
+	size_t n = r->plan.njobs;
+	r->status = calloc(n ? n : 1, sizeof *r->status);
+	if (!r->status) {
+		nfm_msg("out of memory");
 		return NFM_EXIT_ERROR;
 	}
-	if (ensure_dir(outdir) != 0 ||
-	    (cli->report_dir && !cli->no_report && ensure_dir(cli->report_dir) != 0)) {
-		fprintf(stderr, "nexusflowmeter: %s: cannot create directory: %s\n",
-			ensure_dir(outdir) != 0 ? outdir : cli->report_dir, strerror(errno));
-		for (size_t i = 0; i < n; i++)
-			free(files[i]);
-		free(files);
+	/* --max-workers threads in all: several captures at once, each with its share of
+	 * flow workers. */
+	unsigned total = cli->workers ? cli->workers : 1;
+	unsigned threads = total < n ? total : (unsigned)n;
+	if (threads == 0)
+		threads = 1;
+	r->flow_workers = total / threads ? total / threads : 1;
+	pthread_t tids[256];
+	unsigned started = 0;
+	for (unsigned w = 1; w < threads; w++)
+		if (pthread_create(&tids[started], NULL, batch_worker, r) == 0)
+			started++;
+	batch_worker(r);
+	for (unsigned w = 0; w < started; w++)
+		pthread_join(tids[w], NULL);
+	size_t failed = r->plan.nunreadable, damaged = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r->status[i] == NFM_INPUT_DAMAGED)
+			damaged++;
+		else if (r->status[i] != NFM_INPUT_OK)
+			failed++;
+	}
+	size_t captures = r->plan.ncaptures;
+	if (!cli->quiet)
+		nfm_msg("%zu captures: %zu converted, %zu damaged, %zu failed", captures,
+			captures - failed - damaged, damaged, failed);
+	if (failed == captures)
 		return NFM_EXIT_ERROR;
-	}
-	enum nfm_format fmt = cli->have_format ? cli->format : NFM_FMT_CSV;
-	int exit_code = NFM_EXIT_OK;
-	size_t failed = 0, damaged = 0;
-
-	if (cli->merge) {
-		char *out = NULL;
-		if (cli->output) {
-			out = strdup(cli->output);
-		} else {
-			char name[64];
-			snprintf(name, sizeof name, "merged_flows.%s", nfm_format_ext(fmt));
-			out = join_path(outdir, name);
-		}
-		char *rbase = out ? report_base_for(cli, out, "merged") : NULL;
-		struct nfm_outputs *o = out ? nfm_outputs_open(cli, out, rbase, true) : NULL;
-		free(rbase);
-		free(out);
-		if (!o) {
-			exit_code = NFM_EXIT_ERROR;
-		} else {
-			bool interrupted = false;
-			for (size_t i = 0; i < n && !interrupted; i++) {
-				const char *base = strrchr(files[i], '/');
-				enum nfm_input_status st = nfm_convert_input(
-					o, cli, files[i], base ? base + 1 : files[i], &stop_requested, progress,
-					cli->workers);
-				if (st == NFM_INPUT_FAILED)
-					failed++;
-				else if (st == NFM_INPUT_DAMAGED)
-					damaged++;
-				else if (st == NFM_INPUT_INTERRUPTED || st == NFM_INPUT_OUTPUT_FAILED)
-					interrupted = true;
-			}
-			if (interrupted) {
-				nfm_outputs_close(o, false);
-				exit_code = stop_requested ? NFM_EXIT_INTERRUPTED : NFM_EXIT_ERROR;
-				if (stop_requested)
-					fprintf(stderr, "nexusflowmeter: interrupted; no output was written\n");
-			} else if (nfm_outputs_close(o, failed < n) != 0 || failed == n) {
-				exit_code = NFM_EXIT_ERROR;
-			} else if (failed || damaged) {
-				exit_code = NFM_EXIT_PARTIAL;
-			}
-		}
-	} else {
-		struct batch b = { .cli = cli, .files = files, .n = n };
-		b.outputs = calloc(n, sizeof *b.outputs);
-		b.status = calloc(n, sizeof *b.status);
-		pthread_mutex_init(&b.lock, NULL);
-		if (!b.outputs || !b.status) {
-			fprintf(stderr, "nexusflowmeter: out of memory\n");
-			exit_code = NFM_EXIT_ERROR;
-		} else {
-			for (size_t i = 0; i < n; i++) {
-				char *stem = stem_of(files[i]);
-				char name[512];
-				snprintf(name, sizeof name, "%s.%s", stem ? stem : "out", nfm_format_ext(fmt));
-				/* Two captures with one stem (a.pcap, a.pcapng): keep both outputs. */
-				for (size_t j = 0; j < i; j++) {
-					char *other = stem_of(files[j]);
-					if (other && stem && strcmp(other, stem) == 0) {
-						const char *base = strrchr(files[i], '/');
-						snprintf(name, sizeof name, "%s.%s", base ? base + 1 : files[i],
-							 nfm_format_ext(fmt));
-					}
-					free(other);
-				}
-				free(stem);
-				b.outputs[i] = join_path(outdir, name);
-			}
-			/* --max-workers threads in all: several captures at once, each with its
-			 * share of flow workers. */
-			unsigned workers = cli->workers ? cli->workers : 1;
-			if (workers > n)
-				workers = (unsigned)n;
-			b.flow_workers = (cli->workers ? cli->workers : 1) / workers;
-			if (b.flow_workers == 0)
-				b.flow_workers = 1;
-			pthread_t tids[256];
-			unsigned started = 0;
-			for (unsigned w = 1; w < workers; w++)
-				if (pthread_create(&tids[started], NULL, batch_worker, &b) == 0)
-					started++;
-			batch_worker(&b);
-			for (unsigned w = 0; w < started; w++)
-				pthread_join(tids[w], NULL);
-			for (size_t i = 0; i < n; i++) {
-				if (b.status[i] == NFM_INPUT_DAMAGED)
-					damaged++;
-				else if (b.status[i] != NFM_INPUT_OK)
-					failed++;
-			}
-			if (stop_requested)
-				exit_code = NFM_EXIT_INTERRUPTED;
-			else if (failed == n)
-				exit_code = NFM_EXIT_ERROR;
-			else if (failed || damaged)
-				exit_code = NFM_EXIT_PARTIAL;
-			if (!cli->quiet)
-				fprintf(stderr, "nexusflowmeter: %zu captures: %zu converted, %zu damaged, %zu failed\n",
-					n, n - failed - damaged, damaged, failed);
-		}
-		for (size_t i = 0; b.outputs && i < n; i++)
-			free(b.outputs[i]);
-		free(b.outputs);
-		free(b.status);
-		pthread_mutex_destroy(&b.lock);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(files[i]);
-	free(files);
-	return exit_code;
+	return failed || damaged ? NFM_EXIT_PARTIAL : NFM_EXIT_OK;
 }
 
 static void list_columns(FILE *fp)
@@ -403,6 +212,24 @@ static void list_columns(FILE *fp)
 		fprintf(fp, "%-24s %-10s %s%s\n", f[i].name, f[i].unit && *f[i].unit ? f[i].unit : "-",
 			f[i].desc, set);
 	}
+}
+
+static int run(struct run *r)
+{
+	const struct nfm_cli *cli = r->cli;
+	int rc = nfm_plan_make(cli, &r->plan);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < r->plan.nunreadable; i++)
+		nfm_msg("%s", r->plan.unreadable[i]);
+	rc = nfm_plan_prepare(&r->plan, r->reg);
+	if (rc)
+		return rc;
+	if (cli->directory && cli->merge)
+		return run_merge(r);
+	if (cli->directory)
+		return run_batch(r);
+	return run_single(r);
 }
 
 int main(int argc, char **argv)
@@ -431,24 +258,34 @@ int main(int argc, char **argv)
 	if (!cli.meter.max_active_flows)
 		cli.meter.max_active_flows = cli.chunk_mb * 1024 * 1024 / 512;
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	struct run r = { .cli = &cli };
+	r.progress = !cli.progress_forced_off && !cli.quiet && isatty(STDERR_FILENO) &&
+		     (!cli.directory || cli.merge);
 	signal(SIGPIPE, SIG_IGN);
-
-	bool progress = !cli.progress_forced_off && !cli.quiet && isatty(STDERR_FILENO);
-	if (cli.verbose) {
-		fprintf(stderr, "nexusflowmeter %s: flow timeout %.3f s, active timeout %.3f s, "
-				"max active flows %llu%s\n",
+	signal(SIGXFSZ, SIG_IGN);
+	/* Blocked before any thread exists, so every thread inherits the mask and only the
+	 * signal thread ever takes these signals. */
+	terminating_signals(&r.signals);
+	pthread_sigmask(SIG_BLOCK, &r.signals, NULL);
+	pthread_mutex_init(&r.mu, NULL);
+	r.reg = nfm_outreg_new();
+	pthread_t sig_tid;
+	if (!r.reg || pthread_create(&sig_tid, NULL, signal_main, &r) != 0) {
+		nfm_msg("cannot start: out of memory");
+		return NFM_EXIT_ERROR;
+	}
+	if (cli.verbose)
+		nfm_msg("version %s: flow timeout %.3f s, active timeout %.3f s, max active flows %llu%s",
 			NFM_VERSION, (double)cli.meter.idle_timeout_ns / 1e9,
 			(double)cli.meter.active_timeout_ns / 1e9,
 			(unsigned long long)cli.meter.max_active_flows,
 			cli.stream ? " (streaming is always on)" : "");
-	}
-	if (cli.directory)
-		return run_batch(&cli, progress && cli.merge);
-	return run_single(&cli, progress);
+	rc = run(&r);
+	/* From here a signal finds nothing to do: closing takes the registry for good (or
+	 * waits while the signal thread has it, and never returns), and removes the
+	 * directories a failed run created. The registry goes with the process. */
+	nfm_outreg_close(r.reg);
+	nfm_plan_free(&r.plan);
+	free(r.status);
+	exit(rc);
 }

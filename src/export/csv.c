@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/atomic_file.h"
 
 /* Rows are built in out[] and handed to stdio with one fwrite per row (or more for a
  * row longer than out[]), so errors, stdout and abort behave as with per-cell writes. */
@@ -16,7 +15,8 @@
 #define CSV_NUM_ROOM 512 /* enough for any non-text cell (a printf'd double is < 330) */
 
 struct csv_state {
-	struct nfm_afile af;
+	FILE *fp;
+	const char *path;
 	const struct nfm_columns *cols;
 	struct nfm_value v;
 	size_t len;               /* bytes pending in out */
@@ -52,7 +52,7 @@ static void put_text(FILE *fp, const char *s)
 static void flush_out(struct csv_state *st)
 {
 	if (st->len)
-		fwrite(st->out, 1, st->len, st->af.fp);
+		fwrite(st->out, 1, st->len, st->fp);
 	st->len = 0;
 }
 
@@ -75,7 +75,7 @@ static void add_text(struct csv_state *st, const char *s)
 	bool prefix = nfm_formula_risky(s);
 	size_t worst = quote ? 2 * n + 3 : n + 1;
 	if (!room(st, worst)) {
-		put_text(st->af.fp, s);
+		put_text(st->fp, s);
 		return;
 	}
 	char *d = st->out + st->len;
@@ -105,17 +105,14 @@ static void add_char(struct csv_state *st, char c)
 	st->out[st->len++] = c;
 }
 
-static int csv_open(void **state, const char *final_path, const struct nfm_columns *cols,
+static int csv_open(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
 		    struct nfm_error *err)
 {
 	struct csv_state *st = calloc(1, sizeof *st);
 	if (!st)
-		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", final_path);
-	int rc = nfm_afile_open(&st->af, final_path, err);
-	if (rc) {
-		free(st);
-		return rc;
-	}
+		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", out->path);
+	st->fp = out->fp;
+	st->path = out->path;
 	st->cols = cols;
 	for (size_t i = 0; i < cols->n; i++) {
 		if (i)
@@ -131,7 +128,7 @@ static int csv_open(void **state, const char *final_path, const struct nfm_colum
 static int csv_write(void *state, const struct nfm_flow_record *rec, struct nfm_error *err)
 {
 	struct csv_state *st = state;
-	FILE *fp = st->af.fp;
+	FILE *fp = st->fp;
 	for (size_t i = 0; i < st->cols->n; i++) {
 		const struct nfm_field *f = st->cols->f[i];
 		if (i)
@@ -150,26 +147,21 @@ static int csv_write(void *state, const struct nfm_flow_record *rec, struct nfm_
 	add_char(st, '\n');
 	flush_out(st);
 	if (ferror(fp))
-		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->af.final_path,
+		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->path,
 				     strerror(errno ? errno : EIO));
 	return 0;
 }
 
 static int csv_close(void *state, struct nfm_error *err)
 {
-	struct csv_state *st = state;
-	int rc = nfm_afile_commit(&st->af, err);
-	free(st);
-	return rc;
+	(void)err; /* rows are flushed as written; the output set checks the rest */
+	free(state);
+	return 0;
 }
 
 static void csv_abort(void *state)
 {
-	struct csv_state *st = state;
-	if (!st)
-		return;
-	nfm_afile_abort(&st->af);
-	free(st);
+	free(state);
 }
 
 const struct nfm_exporter_ops nfm_exporter_csv = {

@@ -27,6 +27,7 @@ static const struct {
 struct nfm_exporter {
 	const struct nfm_exporter_ops *ops;
 	void *state;
+	struct nfm_outfile *out;
 	uint64_t rows;
 };
 
@@ -70,8 +71,8 @@ const char *nfm_format_ext(enum nfm_format fmt)
 	return (unsigned)fmt < NFM_FMT_COUNT ? ops_table[fmt]->ext : "";
 }
 
-int nfm_exporter_open(struct nfm_exporter **out, enum nfm_format fmt, const char *path,
-		      const struct nfm_columns *cols, struct nfm_error *err)
+int nfm_exporter_open(struct nfm_exporter **out, enum nfm_format fmt, struct nfm_outset *set,
+		      const char *path, const struct nfm_columns *cols, struct nfm_error *err)
 {
 	*out = NULL;
 	if ((unsigned)fmt >= NFM_FMT_COUNT)
@@ -89,7 +90,10 @@ int nfm_exporter_open(struct nfm_exporter **out, enum nfm_format fmt, const char
 	if (!ex)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", path);
 	ex->ops = ops;
-	int rc = ops->open(&ex->state, path, cols, err);
+	int rc = nfm_outset_create(set, path, ops->by_name ? NFM_OUT_BY_NAME : NFM_OUT_STREAM,
+				   &ex->out, err);
+	if (rc == 0)
+		rc = ops->open(&ex->state, ex->out, cols, err);
 	if (rc) {
 		free(ex);
 		return rc;
@@ -112,6 +116,8 @@ int nfm_exporter_close(struct nfm_exporter *ex, struct nfm_error *err)
 	if (!ex)
 		return 0;
 	int rc = ex->ops->close(ex->state, err);
+	if (rc == 0)
+		rc = nfm_outfile_finish(ex->out, err);
 	free(ex);
 	return rc;
 }
@@ -127,42 +133,6 @@ void nfm_exporter_abort(struct nfm_exporter *ex)
 uint64_t nfm_exporter_rows(const struct nfm_exporter *ex)
 {
 	return ex ? ex->rows : 0;
-}
-
-size_t nfm_utf8_seq_len(const unsigned char *p, size_t avail)
-{
-	if (avail == 0)
-		return 0;
-	unsigned c = p[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		if (c == 0xE0)
-			lo = 0xA0; /* no overlongs */
-		else if (c == 0xED)
-			hi = 0x9F; /* no surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F; /* nothing past U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (avail < len)
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return len;
 }
 
 bool nfm_formula_risky(const char *s)

@@ -1,7 +1,8 @@
 /* Exporters: one file per output format behind one small interface (open / write /
- * close / abort). Every file is written under a temporary name in the destination
- * directory and renamed to its final name only by a successful nfm_exporter_close;
- * nfm_exporter_abort removes it. Path "-" writes to standard output (not for xlsx). */
+ * close / abort). Each writes one file of an output set (util/outset.h): the file is
+ * put in place with the rest of the set by nfm_outset_commit after a successful
+ * nfm_exporter_close, or discarded with the set. Path "-" writes to standard output
+ * (not for xlsx). */
 #ifndef NFM_EXPORT_EXPORTER_H
 #define NFM_EXPORT_EXPORTER_H
 
@@ -10,6 +11,7 @@
 #include "feature/fields.h"
 #include "flow/record.h"
 #include "util/err.h"
+#include "util/outset.h"
 
 enum nfm_format {
 	NFM_FMT_CSV = 0,  /* RFC 4180, CRLF-free (LF line ends), header row */
@@ -29,14 +31,14 @@ const char *nfm_format_ext(enum nfm_format fmt); /* "csv", "json", "jsonl", "xls
 
 struct nfm_exporter;
 
-/* cols must outlive the exporter. */
-int nfm_exporter_open(struct nfm_exporter **out, enum nfm_format fmt, const char *path,
-		      const struct nfm_columns *cols, struct nfm_error *err);
+/* Creates path in set and starts writing it. cols must outlive the exporter. */
+int nfm_exporter_open(struct nfm_exporter **out, enum nfm_format fmt, struct nfm_outset *set,
+		      const char *path, const struct nfm_columns *cols, struct nfm_error *err);
 int nfm_exporter_write(struct nfm_exporter *ex, const struct nfm_flow_record *rec,
 		       struct nfm_error *err);
-/* Completes the file and renames it into place; frees ex whatever the result. */
+/* Completes the file (ready for the set's commit); frees ex whatever the result. */
 int nfm_exporter_close(struct nfm_exporter *ex, struct nfm_error *err);
-/* Discards the output (temporary file removed) and frees ex. NULL is fine. */
+/* Stops writing and frees ex (the set discards the file). NULL is fine. */
 void nfm_exporter_abort(struct nfm_exporter *ex);
 uint64_t nfm_exporter_rows(const struct nfm_exporter *ex);
 

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/atomic_file.h"
 
 /* Rows are built in out[] and handed to stdio with one fwrite per row (or more for a
  * row longer than out[]), so errors, stdout and abort behave as with per-cell writes. */
@@ -17,7 +16,8 @@
 #define JSON_NUM_ROOM 512 /* enough for any number or time (a printf'd double is < 330) */
 
 struct json_state {
-	struct nfm_afile af;
+	FILE *fp;
+	const char *path;
 	const struct nfm_columns *cols;
 	bool lines;               /* JSON Lines */
 	uint64_t rows;
@@ -126,7 +126,7 @@ static void put_string(FILE *fp, const char *str)
 static void flush_out(struct json_state *st)
 {
 	if (st->len)
-		fwrite(st->out, 1, st->len, st->af.fp);
+		fwrite(st->out, 1, st->len, st->fp);
 	st->len = 0;
 }
 
@@ -141,7 +141,7 @@ static bool room(struct json_state *st, size_t n)
 static void add_bytes(struct json_state *st, const char *p, size_t n)
 {
 	if (!room(st, n)) {
-		fwrite(p, 1, n, st->af.fp);
+		fwrite(p, 1, n, st->fp);
 		return;
 	}
 	memcpy(st->out + st->len, p, n);
@@ -153,26 +153,26 @@ static void add_string(struct json_state *st, const char *s)
 	size_t n = strlen(s);
 	if (n > (JSON_OUT_CAP - 2) / 6) {
 		flush_out(st);
-		put_string(st->af.fp, s);
+		put_string(st->fp, s);
 		return;
 	}
 	room(st, 6 * n + 2);
 	st->len += enc_string(st->out + st->len, s);
 }
 
-static int json_open_common(void **state, const char *final_path, const struct nfm_columns *cols,
+static int json_open_common(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
 			    bool lines, struct nfm_error *err)
 {
 	struct json_state *st = calloc(1, sizeof *st);
 	if (!st)
-		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", final_path);
+		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", out->path);
 	size_t need = 0;
 	for (size_t i = 0; i < cols->n; i++)
 		need += 6 * strlen(cols->f[i]->name) + 4;
 	st->keys = malloc(need ? need : 1);
 	if (!st->keys) {
 		free(st);
-		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", final_path);
+		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", out->path);
 	}
 	size_t o = 0;
 	for (size_t i = 0; i < cols->n; i++) {
@@ -183,34 +183,30 @@ static int json_open_common(void **state, const char *final_path, const struct n
 		st->keys[o++] = ':';
 	}
 	st->key_off[cols->n] = o;
-	int rc = nfm_afile_open(&st->af, final_path, err);
-	if (rc) {
-		free(st->keys);
-		free(st);
-		return rc;
-	}
+	st->fp = out->fp;
+	st->path = out->path;
 	st->cols = cols;
 	st->lines = lines;
 	*state = st;
 	return 0;
 }
 
-static int json_open(void **state, const char *final_path, const struct nfm_columns *cols,
+static int json_open(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
 		     struct nfm_error *err)
 {
-	return json_open_common(state, final_path, cols, false, err);
+	return json_open_common(state, out, cols, false, err);
 }
 
-static int jsonl_open(void **state, const char *final_path, const struct nfm_columns *cols,
+static int jsonl_open(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
 		      struct nfm_error *err)
 {
-	return json_open_common(state, final_path, cols, true, err);
+	return json_open_common(state, out, cols, true, err);
 }
 
 static int json_write(void *state, const struct nfm_flow_record *rec, struct nfm_error *err)
 {
 	struct json_state *st = state;
-	FILE *fp = st->af.fp;
+	FILE *fp = st->fp;
 	if (!st->lines) {
 		if (st->rows)
 			add_bytes(st, ",\n{", 3);
@@ -258,7 +254,7 @@ static int json_write(void *state, const struct nfm_flow_record *rec, struct nfm
 		add_bytes(st, "}", 1);
 	flush_out(st);
 	if (ferror(fp))
-		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->af.final_path,
+		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->path,
 				     strerror(errno ? errno : EIO));
 	st->rows++;
 	return 0;
@@ -267,12 +263,12 @@ static int json_write(void *state, const struct nfm_flow_record *rec, struct nfm
 static int json_close(void *state, struct nfm_error *err)
 {
 	struct json_state *st = state;
+	(void)err; /* write errors are caught when the output set finishes the file */
 	if (!st->lines)
-		fputs(st->rows ? "\n]\n" : "[]\n", st->af.fp);
-	int rc = nfm_afile_commit(&st->af, err);
+		fputs(st->rows ? "\n]\n" : "[]\n", st->fp);
 	free(st->keys);
 	free(st);
-	return rc;
+	return 0;
 }
 
 static void json_abort(void *state)
@@ -280,7 +276,6 @@ static void json_abort(void *state)
 	struct json_state *st = state;
 	if (!st)
 		return;
-	nfm_afile_abort(&st->af);
 	free(st->keys);
 	free(st);
 }

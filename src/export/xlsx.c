@@ -16,10 +16,8 @@
 #include <unistd.h>
 #include <xlsxwriter.h>
 
-#include "util/atomic_file.h"
-
 struct xlsx_state {
-	struct nfm_afile af;      /* reserved temporary name, renamed by commit */
+	const char *path;         /* final name, for messages */
 	char *tmpdir;
 	lxw_workbook *wb;
 	lxw_worksheet *ws;
@@ -37,7 +35,7 @@ struct xlsx_state {
 static int lxw_fail(struct xlsx_state *st, lxw_error e, const char *what, struct nfm_error *err)
 {
 	return nfm_error_set(err, e == LXW_ERROR_MEMORY_MALLOC_FAILED ? NFM_ERR_NOMEM : NFM_ERR_IO,
-			     "%s: cannot %s: %s", st->af.final_path, what, lxw_strerror(e));
+			     "%s: cannot %s: %s", st->path, what, lxw_strerror(e));
 }
 
 static void free_state(struct xlsx_state *st)
@@ -72,7 +70,7 @@ static const char *cell_text(struct xlsx_state *st, const char *s, struct nfm_er
 	if (need > st->text_cap) {
 		char *t = realloc(st->text, need);
 		if (!t) {
-			*rc = nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", st->af.final_path);
+			*rc = nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", st->path);
 			return NULL;
 		}
 		st->text = t;
@@ -111,7 +109,7 @@ static int add_sheet(struct xlsx_state *st, struct nfm_error *err)
 		snprintf(name, sizeof name, "flows_%u", st->sheet_no);
 	st->ws = workbook_add_worksheet(st->wb, name);
 	if (!st->ws)
-		return nfm_error_set(err, NFM_ERR_IO, "%s: cannot add worksheet %s", st->af.final_path,
+		return nfm_error_set(err, NFM_ERR_IO, "%s: cannot add worksheet %s", st->path,
 				     name);
 	for (size_t i = 0; i < st->cols->n; i++) {
 		lxw_error e = worksheet_write_string(st->ws, 0, (lxw_col_t)i, st->cols->f[i]->name,
@@ -123,16 +121,15 @@ static int add_sheet(struct xlsx_state *st, struct nfm_error *err)
 	return 0;
 }
 
-static int xlsx_open(void **state, const char *final_path, const struct nfm_columns *cols,
+static int xlsx_open(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
 		     struct nfm_error *err)
 {
-	if (strcmp(final_path, "-") == 0)
-		return nfm_error_set(err, NFM_ERR_INVALID,
-				     "xlsx output cannot be written to standard output: give a file name");
+	const char *final_path = out->path;
 	struct xlsx_state *st = calloc(1, sizeof *st);
 	if (!st)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", final_path);
 	st->cols = cols;
+	st->path = final_path;
 	const char *slash = strrchr(final_path, '/');
 	size_t dirlen = slash ? (size_t)(slash - final_path) : 0;
 	if (slash && dirlen == 0)
@@ -148,13 +145,9 @@ static int xlsx_open(void **state, const char *final_path, const struct nfm_colu
 	} else {
 		strcpy(st->tmpdir, ".");
 	}
-	int rc = nfm_afile_reserve(&st->af, final_path, ".xlsx", err);
-	if (rc) {
-		free_state(st);
-		return rc;
-	}
+	int rc;
 	lxw_workbook_options opt = { .constant_memory = LXW_TRUE, .tmpdir = st->tmpdir };
-	st->wb = workbook_new_opt(st->af.tmp_path, &opt);
+	st->wb = workbook_new_opt(out->write_path, &opt);
 	if (!st->wb) {
 		rc = nfm_error_set(err, NFM_ERR_IO, "%s: cannot create workbook", final_path);
 		goto fail;
@@ -175,7 +168,6 @@ static int xlsx_open(void **state, const char *final_path, const struct nfm_colu
 fail:
 	if (st->wb)
 		lxw_workbook_free(st->wb);
-	nfm_afile_abort(&st->af);
 	free_state(st);
 	return rc;
 }
@@ -257,13 +249,7 @@ static int xlsx_close(void *state, struct nfm_error *err)
 	struct xlsx_state *st = state;
 	lxw_error e = close_quietly(st->wb); /* frees the workbook whatever the result */
 	st->wb = NULL;
-	int rc;
-	if (e != LXW_NO_ERROR) {
-		rc = lxw_fail(st, e, "write the workbook", err);
-		nfm_afile_abort(&st->af);
-	} else {
-		rc = nfm_afile_commit(&st->af, err);
-	}
+	int rc = e != LXW_NO_ERROR ? lxw_fail(st, e, "write the workbook", err) : 0;
 	free_state(st);
 	return rc;
 }
@@ -275,7 +261,6 @@ static void xlsx_abort(void *state)
 		return;
 	if (st->wb)
 		lxw_workbook_free(st->wb);
-	nfm_afile_abort(&st->af);
 	free_state(st);
 }
 
@@ -284,6 +269,7 @@ const struct nfm_exporter_ops nfm_exporter_xlsx = {
 	.name = "xlsx",
 	.ext = "xlsx",
 	.allows_stdout = false,
+	.by_name = true,
 	.open = xlsx_open,
 	.write = xlsx_write,
 	.close = xlsx_close,

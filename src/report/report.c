@@ -27,7 +27,7 @@
 
 #include "decode/decode.h"
 #include "feature/fields.h"
-#include "util/atomic_file.h"
+#include "util/outset.h"
 
 #define NFM_REPORT_TALKERS 1024u      /* Space-Saving capacity (distinct addresses) */
 #define NFM_REPORT_TALKER_SLOTS 4096u /* hash slots: power of two, load <= 1/4 */
@@ -1539,40 +1539,32 @@ int nfm_report_write_json(const struct nfm_report *rep, FILE *fp)
 
 /* ---------------------------------------------------------------- save */
 
-int nfm_report_save(const struct nfm_report *rep, const char *base, struct nfm_error *err)
+int nfm_report_save(const struct nfm_report *rep, struct nfm_outset *set, const char *base,
+		    struct nfm_error *err)
 {
 	if (!rep || !base || !*base)
 		return nfm_error_set(err, NFM_ERR_INVALID, "report: no output name");
 	size_t n = strlen(base) + 8;
 	char *txt = malloc(n), *json = malloc(n);
+	int rc = 0;
 	if (!txt || !json) {
-		free(txt);
-		free(json);
-		return nfm_error_set(err, NFM_ERR_NOMEM, "%s.txt: out of memory", base);
+		rc = nfm_error_set(err, NFM_ERR_NOMEM, "%s.txt: out of memory", base);
+		goto out;
 	}
 	snprintf(txt, n, "%s.txt", base);
 	snprintf(json, n, "%s.json", base);
-
-	struct nfm_afile at, aj;
-	memset(&at, 0, sizeof at);
-	memset(&aj, 0, sizeof aj);
-	int rc = nfm_afile_open(&at, txt, err);
+	struct nfm_outfile *ft, *fj;
+	rc = nfm_outset_create(set, txt, NFM_OUT_STREAM, &ft, err);
+	if (!rc)
+		rc = nfm_outset_create(set, json, NFM_OUT_STREAM, &fj, err);
 	if (rc)
 		goto out;
-	rc = nfm_afile_open(&aj, json, err);
-	if (rc) {
-		nfm_afile_abort(&at);
-		goto out;
-	}
-	/* Write errors are caught by commit (ferror / fflush / fclose), which names the file. */
-	nfm_report_write_text(rep, at.fp);
-	nfm_report_write_json(rep, aj.fp);
-	rc = nfm_afile_commit(&at, err);
-	if (rc) {
-		nfm_afile_abort(&aj);
-		goto out;
-	}
-	rc = nfm_afile_commit(&aj, err);
+	/* Write errors are caught by finish (ferror / fflush), which names the file. */
+	nfm_report_write_text(rep, ft->fp);
+	nfm_report_write_json(rep, fj->fp);
+	rc = nfm_outfile_finish(ft, err);
+	if (!rc)
+		rc = nfm_outfile_finish(fj, err);
 out:
 	free(txt);
 	free(json);

@@ -11,6 +11,7 @@
 #include "flow/meter.h"
 #include "flow/record.h"
 #include "util/err.h"
+#include "util/outset.h"
 
 struct nfm_report;
 
@@ -28,7 +29,8 @@ void nfm_report_set_elapsed(struct nfm_report *rep, double seconds);
 
 int nfm_report_write_text(const struct nfm_report *rep, FILE *fp);
 int nfm_report_write_json(const struct nfm_report *rep, FILE *fp);
-/* Writes <base>.txt and <base>.json atomically. */
-int nfm_report_save(const struct nfm_report *rep, const char *base, struct nfm_error *err);
+/* Writes <base>.txt and <base>.json as files of set (put in place by its commit). */
+int nfm_report_save(const struct nfm_report *rep, struct nfm_outset *set, const char *base,
+		    struct nfm_error *err);
 
 #endif

@@ -91,9 +91,10 @@ if "$GENCAP" --packets 3000000 --seed 2 "$work/big.pcap" >/dev/null 2>&1; then
 		out=$work/sig; rm -rf "$out"; mkdir -p "$out"
 		"$PROG" --no-progress "$work/big.pcap" "$out/flows.$fmt" >/dev/null 2>"$work/err" &
 		pid=$!
-		# Wait until the temporary output exists (the conversion has started), then signal.
+		# Wait until the output is open (the conversion has started), then signal. It
+		# has no name yet: look for a descriptor of the process into the directory.
 		for _ in $(seq 400); do
-			[ -n "$(contents "$out")" ] && break
+			ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF "$out/" && break
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.05
 		done

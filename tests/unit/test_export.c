@@ -172,29 +172,33 @@ static char *export_to(const char *dir, const char *name, enum nfm_format fmt,
 	struct nfm_exporter *ex;
 	struct nfm_error err;
 	nfm_error_clear(&err);
-	if (nfm_exporter_open(&ex, fmt, path, cols, &err) != 0) {
+	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
+	if (!set || nfm_exporter_open(&ex, fmt, set, path, cols, &err) != 0) {
 		fprintf(stderr, "open %s: %s\n", path, err.msg);
+		nfm_outset_free(set);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (nfm_exporter_write(ex, &recs[i], &err) != 0) {
 			fprintf(stderr, "write %s: %s\n", path, err.msg);
 			nfm_exporter_abort(ex);
+			nfm_outset_free(set);
 			return NULL;
 		}
 	}
-	if (nfm_exporter_rows(ex) != n) {
+	bool ok = nfm_exporter_rows(ex) == n;
+	ok = ok && !exists(path); /* nothing under the final name before the commit */
+	if (!ok) {
 		nfm_exporter_abort(ex);
+		nfm_outset_free(set);
 		return NULL;
 	}
-	if (exists(path)) { /* nothing under the final name before close */
-		nfm_exporter_abort(ex);
-		return NULL;
-	}
-	if (nfm_exporter_close(ex, &err) != 0) {
+	if (nfm_exporter_close(ex, &err) != 0 || exists(path) || nfm_outset_commit(set, &err) != 0) {
 		fprintf(stderr, "close %s: %s\n", path, err.msg);
+		nfm_outset_free(set);
 		return NULL;
 	}
+	nfm_outset_free(set);
 	return read_all(path, len);
 }
 
@@ -1162,26 +1166,29 @@ NFM_TEST(test_xlsx)
 	struct nfm_exporter *ex = NULL;
 	struct nfm_error err;
 	nfm_error_clear(&err);
+	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
 	snprintf(path, sizeof path, "%s/aborted.xlsx", dir);
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, path, &cols, &err) == 0);
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, set, path, &cols, &err) == 0);
 	if (ex) {
 		CHECK(nfm_exporter_write(ex, &r[0], &err) == 0);
-		CHECK(count_entries(dir) == 3); /* the reserved temporary name */
 		CHECK(!exists(path));
 		nfm_exporter_abort(ex);
 	}
+	nfm_outset_free(set);
 	CHECK(!exists(path));
 	CHECK_EQ_U(count_entries(dir), 2);
 
 	/* standard output is refused with a clear error */
 	ex = NULL;
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, "-", &cols, &err) == NFM_ERR_INVALID);
+	set = nfm_outset_new(NULL, NULL);
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, set, "-", &cols, &err) == NFM_ERR_INVALID);
 	CHECK(ex == NULL);
 	CHECK(strstr(err.msg, "standard output") != NULL);
 
 	/* unwritable destination: an error naming the file */
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, "no/such/dir/x.xlsx", &cols, &err) != 0);
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, set, "no/such/dir/x.xlsx", &cols, &err) != 0);
 	CHECK(strstr(err.msg, "no/such/dir/x.xlsx") != NULL);
+	nfm_outset_free(set);
 	rm_tree(dir);
 }
 
@@ -1202,8 +1209,10 @@ NFM_TEST(test_xlsx_sheet_rollover)
 	struct nfm_exporter *ex = NULL;
 	struct nfm_error err;
 	nfm_error_clear(&err);
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, path, &cols, &err) == 0);
+	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, set, path, &cols, &err) == 0);
 	if (!ex) {
+		nfm_outset_free(set);
 		rm_tree(dir);
 		return;
 	}
@@ -1214,6 +1223,8 @@ NFM_TEST(test_xlsx_sheet_rollover)
 	CHECK(rc == 0);
 	CHECK_EQ_U(nfm_exporter_rows(ex), 1048576);
 	CHECK(nfm_exporter_close(ex, &err) == 0);
+	CHECK(nfm_outset_commit(set, &err) == 0);
+	nfm_outset_free(set);
 	size_t len;
 	char *out = read_all(path, &len);
 	CHECK(out != NULL);
@@ -1232,12 +1243,14 @@ NFM_TEST(test_csv_stdout_and_errors)
 	struct nfm_exporter *ex = NULL;
 	struct nfm_error err;
 	nfm_error_clear(&err);
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_CSV, "no/such/dir/x.csv", &cols, &err) != 0);
+	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_CSV, set, "no/such/dir/x.csv", &cols, &err) != 0);
 	CHECK(ex == NULL);
 	CHECK(strstr(err.msg, "no/such/dir/x.csv") != NULL);
 	nfm_exporter_abort(NULL); /* NULL is fine */
 	struct nfm_columns none = { .n = 0 };
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_CSV, "x.csv", &none, &err) == NFM_ERR_INVALID);
+	CHECK(nfm_exporter_open(&ex, NFM_FMT_CSV, set, "x.csv", &none, &err) == NFM_ERR_INVALID);
+	nfm_outset_free(set);
 }
 
 NFM_TEST(test_preview)

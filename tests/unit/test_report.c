@@ -535,7 +535,11 @@ NFM_TEST(test_save)
 	snprintf(base, sizeof base, "%s/out_report", dir);
 	struct nfm_error err;
 	nfm_error_clear(&err);
-	CHECK_EQ_U(nfm_report_save(rep, base, &err), 0);
+	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
+	CHECK_EQ_U(nfm_report_save(rep, set, base, &err), 0);
+	CHECK_EQ_U(count_entries(dir), 0); /* nothing visible before the commit */
+	CHECK_EQ_U(nfm_outset_commit(set, &err), 0);
+	nfm_outset_free(set);
 	CHECK_EQ_U(count_entries(dir), 2); /* no temporary files left */
 	struct stat st;
 	snprintf(path, sizeof path, "%s.txt", base);
@@ -562,7 +566,9 @@ NFM_TEST(test_save)
 	/* A directory that does not exist: error naming the file, nothing left behind. */
 	snprintf(base, sizeof base, "%s/nodir/r", dir);
 	nfm_error_clear(&err);
-	CHECK(nfm_report_save(rep, base, &err) != 0);
+	set = nfm_outset_new(NULL, NULL);
+	CHECK(nfm_report_save(rep, set, base, &err) != 0);
+	nfm_outset_free(set);
 	CHECK(strstr(err.msg, "nodir/r.txt") != NULL);
 	CHECK_EQ_U(count_entries(dir), 0);
 	rmdir(dir);
