@@ -19,9 +19,51 @@ struct csv_state {
 	const char *path;
 	const struct nfm_columns *cols;
 	struct nfm_value v;
+	char *fix;                /* a text cell repaired to UTF-8, grown on demand */
+	size_t fix_cap;
 	size_t len;               /* bytes pending in out */
 	char out[CSV_OUT_CAP];
 };
+
+/* s itself when it is well-formed UTF-8; otherwise a copy in which every byte that is
+ * not part of a well-formed sequence stands for its Latin-1 code point (as in the XLSX
+ * and JSON outputs), so the file always decodes as UTF-8 (a file name from -d --merge
+ * may hold any bytes). */
+static const char *utf8_text(struct csv_state *st, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		size_t len = u[i] < 0x80 ? 1 : nfm_utf8_seq_len(u + i, n - i);
+		if (!len)
+			break;
+		i += len;
+	}
+	if (i == n)
+		return s;
+	if (2 * n + 1 > st->fix_cap) {
+		char *f = realloc(st->fix, 2 * n + 1);
+		if (!f)
+			return s;
+		st->fix = f;
+		st->fix_cap = 2 * n + 1;
+	}
+	size_t o = 0;
+	for (i = 0; i < n;) {
+		size_t len = u[i] < 0x80 ? 1 : nfm_utf8_seq_len(u + i, n - i);
+		if (len) {
+			memcpy(st->fix + o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			st->fix[o++] = (char)(0xC0 | (u[i] >> 6));
+			st->fix[o++] = (char)(0x80 | (u[i] & 0x3F));
+			i++;
+		}
+	}
+	st->fix[o] = '\0';
+	return st->fix;
+}
 
 /* The slow path for a text cell too long for out[] (written straight to fp). */
 static void put_text(FILE *fp, const char *s)
@@ -69,9 +111,15 @@ static void add_text(struct csv_state *st, const char *s)
 {
 	static const unsigned char special[256] = { [','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1 };
 	size_t n = 0;
-	unsigned quote = 0;
-	for (; s[n]; n++)
+	unsigned quote = 0, high = 0;
+	for (; s[n]; n++) {
 		quote |= special[(unsigned char)s[n]];
+		high |= (unsigned char)s[n];
+	}
+	if (high & 0x80) {
+		s = utf8_text(st, s, n);
+		n = strlen(s);
+	}
 	bool prefix = nfm_formula_risky(s);
 	size_t worst = quote ? 2 * n + 3 : n + 1;
 	if (!room(st, worst)) {
@@ -152,16 +200,23 @@ static int csv_write(void *state, const struct nfm_flow_record *rec, struct nfm_
 	return 0;
 }
 
+static void csv_free(struct csv_state *st)
+{
+	if (st)
+		free(st->fix);
+	free(st);
+}
+
 static int csv_close(void *state, struct nfm_error *err)
 {
 	(void)err; /* rows are flushed as written; the output set checks the rest */
-	free(state);
+	csv_free(state);
 	return 0;
 }
 
 static void csv_abort(void *state)
 {
-	free(state);
+	csv_free(state);
 }
 
 const struct nfm_exporter_ops nfm_exporter_csv = {
