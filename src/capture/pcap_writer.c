@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/outset.h"
+
 struct nfm_pcap_writer {
+	struct nfm_outset *set;   /* the file appears complete at close, or not at all */
+	struct nfm_outfile *out;
 	FILE *fp;
 	int nanosecond;
 	int failed;      /* a write failed: reported by close */
@@ -40,14 +44,18 @@ int nfm_pcap_writer_open(struct nfm_pcap_writer **out, const char *path, int lin
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", path);
 	}
 	memcpy(w->path, path, n);
-	w->fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
-	if (!w->fp) {
-		int e = errno;
+	struct nfm_outfile *f = NULL;
+	w->set = nfm_outset_new(NULL, NULL);
+	int rc = w->set ? nfm_outset_create(w->set, path, NFM_OUT_STREAM, &f, err)
+			: nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", path);
+	if (rc) {
+		nfm_outset_free(w->set);
 		free(w->path);
 		free(w);
-		return nfm_error_set(err, NFM_ERR_IO, "%s: %s", path, strerror(e));
+		return rc;
 	}
-	setvbuf(w->fp, NULL, _IOFBF, 1 << 20);
+	w->out = f;
+	w->fp = f->fp;
 	w->nanosecond = nanosecond;
 	uint8_t hdr[24];
 	put_le32(hdr, nanosecond ? 0xa1b23c4du : 0xa1b2c3d4u);
@@ -92,20 +100,13 @@ int nfm_pcap_writer_close(struct nfm_pcap_writer *w, struct nfm_error *err)
 {
 	if (!w)
 		return 0;
-	int rc = 0;
-	int bad = w->failed || ferror(w->fp);
-	int e = w->err_no;
-	if (fflush(w->fp) != 0 && !bad) {
-		bad = 1;
-		e = errno;
-	}
-	if (w->fp != stdout && fclose(w->fp) != 0 && !bad) {
-		bad = 1;
-		e = errno;
-	}
-	if (bad)
+	int rc;
+	if (w->failed)
 		rc = nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", w->path,
-				   strerror(e ? e : EIO));
+				   strerror(w->err_no ? w->err_no : EIO));
+	else if ((rc = nfm_outfile_finish(w->out, err)) == 0)
+		rc = nfm_outset_commit(w->set, err);
+	nfm_outset_free(w->set);
 	free(w->path);
 	free(w);
 	return rc;

@@ -1,5 +1,6 @@
 /* A small classic-pcap writer: used by tests and the sample/benchmark generator to make
- * deterministic captures. Owns its FILE. */
+ * deterministic captures. The file appears, complete, only when close succeeds
+ * (util/outset.h); "-" writes to standard output. */
 #ifndef NFM_CAPTURE_PCAP_WRITER_H
 #define NFM_CAPTURE_PCAP_WRITER_H
 
