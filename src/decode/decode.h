@@ -149,6 +149,9 @@ struct nfm_packet {
 	uint8_t tunnel_l3;       /* NFM_L3_IPV4 / NFM_L3_IPV6 of the outer header */
 	uint8_t tunnel_src[16], tunnel_dst[16];
 	uint32_t tunnel_id;      /* GRE key, VNI, TEID, ... */
+
+	uint8_t tcp_hlen;        /* TCP header length in bytes; set only for a TCP fragment
+				  * that holds the data-offset byte (else 0) */
 };
 
 struct nfm_decode_options {

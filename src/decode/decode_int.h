@@ -61,6 +61,10 @@ enum nfm_decode_status nfm_decode_arp(struct nfm_dctx *d, struct nfm_rd *r);
  * length according to the IP header(s). */
 enum nfm_decode_status nfm_decode_transport(struct nfm_dctx *d, struct nfm_rd *r, uint8_t proto,
 					    uint32_t ip_payload);
+/* TCP in a fragment that holds bytes [off, off + n) of the segment (first fragment: off
+ * 0, called from nfm_decode_transport; later ones from the IP decoders). */
+enum nfm_decode_status nfm_decode_tcp_fragment(struct nfm_dctx *d, struct nfm_rd *r, uint32_t off,
+					       uint32_t n);
 /* Tunnels. Each returns OK when it decoded an inner packet into d->pkt; any other status
  * means "not a tunnel we could follow" and the caller keeps the outer packet. */
 enum nfm_decode_status nfm_tunnel_ip(struct nfm_dctx *d, struct nfm_rd *r, uint8_t proto);
