@@ -52,6 +52,8 @@ enum nfm_decode_status nfm_decode_ethertype(struct nfm_dctx *d, struct nfm_rd *r
 enum nfm_decode_status nfm_decode_ppp_proto(struct nfm_dctx *d, struct nfm_rd *r, uint16_t proto);
 /* PPP frame with optional address/control bytes and a compressed protocol field. */
 enum nfm_decode_status nfm_decode_ppp(struct nfm_dctx *d, struct nfm_rd *r);
+/* Reads that PPP header up to the protocol field; false when the bytes end first. */
+bool nfm_ppp_header(struct nfm_rd *r, uint16_t *proto);
 /* The bytes start with an IP header; the version nibble chooses IPv4 or IPv6. */
 enum nfm_decode_status nfm_decode_ip(struct nfm_dctx *d, struct nfm_rd *r);
 enum nfm_decode_status nfm_decode_ipv4(struct nfm_dctx *d, struct nfm_rd *r);
