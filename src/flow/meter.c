@@ -667,6 +667,10 @@ static int meter_packet(struct nfm_meter *m, const struct nfm_packet *p, const s
 	m->c.decode_status[NFM_DECODE_OK]++;
 	if (p->flags & NFM_PKT_L4_TRUNC)
 		m->c.l4_truncated++;
+	if (p->flags & NFM_PKT_TUNNEL_OPAQUE) { /* rare; a test of the flags loaded above */
+		m->c.tunnel_opaque++;
+		nfm_opaque_add(m->c.opaque, nfm_opaque_kind(p), 1);
+	}
 	if (advance_time(m, p->ts_ns))
 		return m->stop_rc;
 	/* A shard of the input follows the input's clock, not only its own packets, so a
@@ -781,30 +785,4 @@ int nfm_meter_expire_oldest(struct nfm_meter *m)
 {
 	struct nfm_flow *f = head_of(m, LIST_AGE);
 	return f ? expire(m, f, NFM_END_EOF) : 0;
-}
-
-void nfm_counters_add(struct nfm_counters *dst, const struct nfm_counters *src)
-{
-	dst->packets += src->packets;
-	dst->wire_bytes += src->wire_bytes;
-	for (int i = 0; i < NFM_DECODE_STATUS_COUNT; i++)
-		dst->decode_status[i] += src->decode_status[i];
-	for (int i = 0; i < NFM_NONIP_KIND_COUNT; i++)
-		dst->nonip[i] += src->nonip[i];
-	dst->flow_packets += src->flow_packets;
-	dst->filtered += src->filtered;
-	dst->over_max_flows += src->over_max_flows;
-	dst->fragments_unmatched += src->fragments_unmatched;
-	dst->fragments += src->fragments;
-	dst->l4_truncated += src->l4_truncated;
-	dst->ts_backwards += src->ts_backwards;
-	dst->flows_created += src->flows_created;
-	dst->flows_written += src->flows_written;
-	for (int i = 0; i < NFM_END_REASON_COUNT; i++)
-		dst->flows_by_reason[i] += src->flows_by_reason[i];
-	dst->peak_active_flows += src->peak_active_flows;
-	if (src->packets && (!dst->first_ts_ns || src->first_ts_ns < dst->first_ts_ns))
-		dst->first_ts_ns = src->first_ts_ns;
-	if (src->last_ts_ns > dst->last_ts_ns)
-		dst->last_ts_ns = src->last_ts_ns;
 }
