@@ -888,7 +888,7 @@ static void text_accounting(const struct nfm_report *rep, FILE *fp)
 	if (opaque_other(c))
 		line_u64(fp, "  other kinds", opaque_other(c));
 	if (c->tunnel_opaque)
-		fprintf(fp, "(each is metered in the flow of its outer header, and counted above)\n");
+		fprintf(fp, "(these packets are metered as their outer packet, and counted above)\n");
 
 	heading(fp, "Source anomalies");
 	line_u64(fp, "caplen fixed", rep->stotal.caplen_fixed);
