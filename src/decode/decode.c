@@ -1,5 +1,6 @@
 /* Entry point of the decoder and the link layers that are not Ethernet: BSD NULL/LOOP,
  * Linux cooked (SLL, SLL2), PPP, Cisco HDLC and raw IP. */
+#include <stdio.h>
 #include <string.h>
 
 #include "decode/decode_int.h"
@@ -245,4 +246,15 @@ const char *nfm_tunnel_name(enum nfm_tunnel_type t)
 		[NFM_TUNNEL_MPLS_UDP] = "mpls-udp",
 	};
 	return (unsigned)t < NFM_TUNNEL_TYPE_COUNT ? names[t] : "?";
+}
+
+const char *nfm_opaque_name(uint32_t kind, char *buf, size_t cap)
+{
+	const char *t = nfm_tunnel_name((enum nfm_tunnel_type)(kind >> 18));
+	switch (kind >> 16 & 3) {
+	case 1: snprintf(buf, cap, "%s ppp 0x%04x", t, (unsigned)(kind & 0xffff)); break;
+	case 2: snprintf(buf, cap, "%s llc", t); break;
+	default: snprintf(buf, cap, "%s 0x%04x", t, (unsigned)(kind & 0xffff)); break;
+	}
+	return buf;
 }

@@ -5,6 +5,7 @@
 #define NFM_DECODE_DECODE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Link types are the LINKTYPE_ values of the pcap/pcapng file formats
@@ -93,6 +94,10 @@ enum {
 	NFM_PKT_ICMP_ECHO = 1u << 4,   /* ICMP/ICMPv6 echo-like message: icmp_id valid */
 	NFM_PKT_L4_TRUNC = 1u << 5,    /* snaplen cut inside the L4 payload (counts still exact) */
 	NFM_PKT_ICMP_ERROR = 1u << 6,  /* ICMP error carrying an embedded IP header */
+	NFM_PKT_TUNNEL_OPAQUE = 1u << 7, /* a tunnel whose payload we do not follow: the packet
+					  * is the outer one; opaque_tunnel/opaque_proto say what */
+	NFM_PKT_OPAQUE_PPP = 1u << 8,  /* with TUNNEL_OPAQUE: opaque_proto is a PPP protocol */
+	NFM_PKT_OPAQUE_LLC = 1u << 9,  /* with TUNNEL_OPAQUE: an 802.3/LLC frame (opaque_proto 0) */
 };
 
 /* Tunnel kinds (filled by tunnel decoders; NONE when the packet was not tunnelled). */
@@ -149,6 +154,15 @@ struct nfm_packet {
 	uint8_t tunnel_l3;       /* NFM_L3_IPV4 / NFM_L3_IPV6 of the outer header */
 	uint8_t tunnel_src[16], tunnel_dst[16];
 	uint32_t tunnel_id;      /* GRE key, VNI, TEID, ... */
+
+	/* With NFM_PKT_TUNNEL_OPAQUE: opaque_tunnel is the tunnel whose payload was not
+	 * followed, opaque_proto the payload's protocol: an EtherType (the GRE or Geneve
+	 * protocol type, or the EtherType of a bridged Ethernet frame), or a PPP protocol
+	 * with NFM_PKT_OPAQUE_PPP. */
+	uint8_t opaque_tunnel;   /* enum nfm_tunnel_type */
+	uint8_t tcp_hlen;        /* TCP header length in bytes; set only for a TCP fragment
+				  * that holds the data-offset byte (else 0) */
+	uint16_t opaque_proto;
 };
 
 struct nfm_decode_options {
@@ -167,5 +181,16 @@ bool nfm_decode_link_supported(int linktype);
 const char *nfm_nonip_name(enum nfm_nonip_kind kind);
 const char *nfm_decode_status_name(enum nfm_decode_status st);
 const char *nfm_tunnel_name(enum nfm_tunnel_type t);
+
+/* The kind of a tunnel payload not followed (NFM_PKT_TUNNEL_OPAQUE) as one number that
+ * orders by tunnel type, then namespace (EtherType, PPP, LLC), then protocol. Never 0. */
+static inline uint32_t nfm_opaque_kind(const struct nfm_packet *p)
+{
+	uint32_t ns = (p->flags & NFM_PKT_OPAQUE_PPP) ? 1u : (p->flags & NFM_PKT_OPAQUE_LLC) ? 2u : 0u;
+	return (uint32_t)p->opaque_tunnel << 18 | ns << 16 | p->opaque_proto;
+}
+
+/* A kind as text ("gre 0x8200", "gre ppp 0xc021", "vxlan llc"); returns buf. */
+const char *nfm_opaque_name(uint32_t kind, char *buf, size_t cap);
 
 #endif

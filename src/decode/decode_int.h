@@ -52,6 +52,8 @@ enum nfm_decode_status nfm_decode_ethertype(struct nfm_dctx *d, struct nfm_rd *r
 enum nfm_decode_status nfm_decode_ppp_proto(struct nfm_dctx *d, struct nfm_rd *r, uint16_t proto);
 /* PPP frame with optional address/control bytes and a compressed protocol field. */
 enum nfm_decode_status nfm_decode_ppp(struct nfm_dctx *d, struct nfm_rd *r);
+/* Reads that PPP header up to the protocol field; false when the bytes end first. */
+bool nfm_ppp_header(struct nfm_rd *r, uint16_t *proto);
 /* The bytes start with an IP header; the version nibble chooses IPv4 or IPv6. */
 enum nfm_decode_status nfm_decode_ip(struct nfm_dctx *d, struct nfm_rd *r);
 enum nfm_decode_status nfm_decode_ipv4(struct nfm_dctx *d, struct nfm_rd *r);
@@ -61,6 +63,10 @@ enum nfm_decode_status nfm_decode_arp(struct nfm_dctx *d, struct nfm_rd *r);
  * length according to the IP header(s). */
 enum nfm_decode_status nfm_decode_transport(struct nfm_dctx *d, struct nfm_rd *r, uint8_t proto,
 					    uint32_t ip_payload);
+/* TCP in a fragment that holds bytes [off, off + n) of the segment (first fragment: off
+ * 0, called from nfm_decode_transport; later ones from the IP decoders). */
+enum nfm_decode_status nfm_decode_tcp_fragment(struct nfm_dctx *d, struct nfm_rd *r, uint32_t off,
+					       uint32_t n);
 /* Tunnels. Each returns OK when it decoded an inner packet into d->pkt; any other status
  * means "not a tunnel we could follow" and the caller keeps the outer packet. */
 enum nfm_decode_status nfm_tunnel_ip(struct nfm_dctx *d, struct nfm_rd *r, uint8_t proto);

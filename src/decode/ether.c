@@ -161,24 +161,32 @@ enum nfm_decode_status nfm_decode_ppp_proto(struct nfm_dctx *d, struct nfm_rd *r
 
 /* PPP as captured: optional FF 03 address/control, then a protocol field of one byte
  * when its low bit is set (protocol field compression), otherwise two. */
-enum nfm_decode_status nfm_decode_ppp(struct nfm_dctx *d, struct nfm_rd *r)
+bool nfm_ppp_header(struct nfm_rd *r, uint16_t *proto)
 {
 	uint8_t b0, b1;
 	if (!nfm_rd_peek_u8(r, 0, &b0))
-		return NFM_DECODE_TRUNCATED;
+		return false;
 	if (b0 == 0xff) {
 		if (!nfm_rd_peek_u8(r, 1, &b1))
-			return NFM_DECODE_TRUNCATED;
+			return false;
 		if (b1 == 0x03)
 			nfm_rd_skip(r, 2);
 	}
 	if (!nfm_rd_u8(r, &b0))
-		return NFM_DECODE_TRUNCATED;
-	uint16_t proto = b0;
+		return false;
+	*proto = b0;
 	if (!(b0 & 1)) {
 		if (!nfm_rd_u8(r, &b1))
-			return NFM_DECODE_TRUNCATED;
-		proto = (uint16_t)(b0 << 8 | b1);
+			return false;
+		*proto = (uint16_t)(b0 << 8 | b1);
 	}
+	return true;
+}
+
+enum nfm_decode_status nfm_decode_ppp(struct nfm_dctx *d, struct nfm_rd *r)
+{
+	uint16_t proto;
+	if (!nfm_ppp_header(r, &proto))
+		return NFM_DECODE_TRUNCATED;
 	return nfm_decode_ppp_proto(d, r, proto);
 }

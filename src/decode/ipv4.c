@@ -57,6 +57,8 @@ enum nfm_decode_status nfm_decode_ipv4(struct nfm_dctx *d, struct nfm_rd *r)
 		p->flags |= NFM_PKT_FRAGMENT;
 		p->frag_id = id;
 		p->frag_offset = off;
+		if (off && proto == NFM_IPPROTO_TCP) /* may hold the rest of the TCP header */
+			return nfm_decode_tcp_fragment(d, r, (uint32_t)off * 8, len - ihl);
 		if (off) { /* no transport header here: the whole IP payload is payload */
 			p->l4_payload_len = len - ihl;
 			return NFM_DECODE_OK;

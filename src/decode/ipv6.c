@@ -101,6 +101,8 @@ enum nfm_decode_status nfm_decode_ipv6(struct nfm_dctx *d, struct nfm_rd *r)
 				p->flags |= NFM_PKT_FRAGMENT;
 				p->frag_id = id;
 				p->frag_offset = off;
+				if (off && nh == NFM_IPPROTO_TCP) /* may hold the rest of the header */
+					return nfm_decode_tcp_fragment(d, r, (uint32_t)off * 8, len - ext);
 				if (off) {
 					p->ip_proto = nh;
 					p->l4_payload_len = len - ext;

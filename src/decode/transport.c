@@ -44,6 +44,63 @@ static enum nfm_decode_status decode_tcp(struct nfm_packet *p, struct nfm_rd *r,
 	return NFM_DECODE_OK;
 }
 
+/* TCP in an IP fragment, for IPv4 and IPv6 alike (docs/flows.md, "Fragments"). The
+ * fragment holds bytes [off, off + n) of the TCP segment; off is a multiple of 8, so only
+ * the first fragment (off 0) and the one at off 8 can hold header fields, and each field
+ * is read from whichever of the two holds it: ports and sequence number (bytes 0-7) from
+ * the first, which must hold at least those 8 bytes (the smallest fragment IP allows);
+ * acknowledgement, data offset, flags and window (bytes 8-15) from either. The payload is
+ * the fragment's bytes beyond the TCP header. The header length comes from the
+ * data-offset byte when this fragment holds it (and is reported in tcp_hlen); otherwise
+ * the 20-byte minimum is assumed, which the meter corrects for a later fragment with the
+ * length a sibling fragment reported. A fragment at off >= 60 is all payload. */
+enum nfm_decode_status nfm_decode_tcp_fragment(struct nfm_dctx *d, struct nfm_rd *r, uint32_t off,
+					       uint32_t n)
+{
+	struct nfm_packet *p = d->pkt;
+	p->ip_proto = NFM_IPPROTO_TCP;
+	if (off == 0 && n < 8)
+		return NFM_DECODE_MALFORMED;
+	uint8_t h[16]; /* header bytes [off, have) at their offsets in the header */
+	uint32_t have = off;
+	if (off < 16) {
+		uint32_t end = n < 16 - off ? off + n : 16;
+		size_t got = nfm_rd_left(r) < end - off ? nfm_rd_left(r) : end - off;
+		(void)nfm_rd_bytes(r, h + off, got); /* got <= left: cannot fail */
+		have = off + (uint32_t)got;
+		/* Bytes up to the flags are needed; the window is best effort, as in decode_tcp. */
+		uint32_t need = end < 14 ? end : 14;
+		if (have < need)
+			return NFM_DECODE_TRUNCATED;
+	}
+	uint32_t hlen = 20;
+	if (off <= 12 && have > 12) {
+		hlen = (uint32_t)(h[12] >> 4) * 4;
+		if (hlen < 20)
+			return NFM_DECODE_MALFORMED;
+		p->tcp_hlen = (uint8_t)hlen;
+	}
+	if (off == 0) {
+		p->sport = (uint16_t)(h[0] << 8 | h[1]);
+		p->dport = (uint16_t)(h[2] << 8 | h[3]);
+		p->tcp_seq = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+		p->flags |= NFM_PKT_HAS_PORTS;
+	}
+	if (off <= 8 && have >= 12)
+		p->tcp_ack = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
+	if (off <= 13 && have > 13)
+		p->tcp_flags = h[13];
+	if (off <= 14 && have >= 16)
+		p->tcp_window = (uint16_t)(h[14] << 8 | h[15]);
+	uint32_t in_hdr = hlen <= off ? 0 : hlen - off < n ? hlen - off : n;
+	p->l4_payload_len = n - in_hdr;
+	/* the rest of the header in this fragment (options may be cut by the snaplen) */
+	if (!nfm_rd_skip(r, in_hdr - (have - off)))
+		r->p = r->end;
+	note_l4_trunc(p, r);
+	return NFM_DECODE_OK;
+}
+
 static bool is_icmp_echo(uint8_t l3, uint8_t type)
 {
 	if (l3 == NFM_L3_IPV6)
@@ -95,6 +152,8 @@ enum nfm_decode_status nfm_decode_transport(struct nfm_dctx *d, struct nfm_rd *r
 	p->ip_proto = proto;
 	switch (proto) {
 	case NFM_IPPROTO_TCP:
+		if (p->flags & NFM_PKT_FRAGMENT) /* first fragment: may hold part of the header */
+			return nfm_decode_tcp_fragment(d, r, 0, ip_payload);
 		return decode_tcp(p, r, ip_payload);
 	case NFM_IPPROTO_UDP: {
 		uint16_t sp, dp, ulen, csum;

@@ -2,12 +2,25 @@
  * GRE, transparent Ethernet bridging, ERSPAN I/II/III), and the UDP encapsulations VXLAN,
  * Geneve, GTP-U, Teredo, L2TPv2 and MPLS-in-UDP. A tunnelled packet belongs to the flow
  * of its innermost IP header; the outermost tunnel is recorded in the packet. When the
- * inner packet cannot be decoded, the packet is restored and metered as the outer one. */
+ * inner packet cannot be decoded, the packet is restored and metered as the outer one;
+ * when the payload is well formed but not IP (an unknown protocol type, a non-IP inner
+ * frame), its kind is left in the packet (NFM_PKT_TUNNEL_OPAQUE) for the report. */
 #include <string.h>
 
 #include "decode/decode_int.h"
 
 enum inner_kind { INNER_IP, INNER_ETHERNET, INNER_PPP, INNER_MPLS };
+
+/* A tunnel payload we do not follow: notes its kind in the (outer) packet, which the
+ * caller meters. Returns UNSUPPORTED, the status for "not followed". */
+static enum nfm_decode_status opaque(struct nfm_packet *p, enum nfm_tunnel_type type,
+				     uint16_t proto, uint16_t ns_flag)
+{
+	p->flags |= NFM_PKT_TUNNEL_OPAQUE | ns_flag;
+	p->opaque_tunnel = (uint8_t)type;
+	p->opaque_proto = proto;
+	return NFM_DECODE_UNSUPPORTED;
+}
 
 /* Decodes the inner packet; on failure puts the outer packet back. */
 static enum nfm_decode_status enter(struct nfm_dctx *d, struct nfm_rd *r, enum nfm_tunnel_type type,
@@ -15,6 +28,7 @@ static enum nfm_decode_status enter(struct nfm_dctx *d, struct nfm_rd *r, enum n
 {
 	struct nfm_packet *p = d->pkt;
 	struct nfm_packet saved = *p;
+	struct nfm_rd start = *r;
 	if (p->tunnel_type == NFM_TUNNEL_NONE) {
 		p->tunnel_type = (uint8_t)type;
 		p->tunnel_l3 = p->l3;
@@ -32,8 +46,16 @@ static enum nfm_decode_status enter(struct nfm_dctx *d, struct nfm_rd *r, enum n
 	}
 	if (st != NFM_DECODE_OK || p->l3 == NFM_L3_ARP) {
 		/* ARP inside a tunnel has no IP flow of its own worth splitting out */
+		uint16_t inner = p->ethertype;
+		int llc = st == NFM_DECODE_NONIP && p->nonip_kind == NFM_NONIP_LLC;
 		*p = saved;
-		return st == NFM_DECODE_OK ? NFM_DECODE_NONIP : st;
+		if (st != NFM_DECODE_OK && st != NFM_DECODE_NONIP)
+			return st; /* cut short or malformed: not a kind of payload */
+		if (kind == INNER_PPP)
+			(void)nfm_ppp_header(&start, &inner); /* read before: cannot fail */
+		opaque(p, type, llc ? 0 : inner,
+		       kind == INNER_PPP ? NFM_PKT_OPAQUE_PPP : llc ? NFM_PKT_OPAQUE_LLC : 0);
+		return NFM_DECODE_NONIP;
 	}
 	return NFM_DECODE_OK;
 }
@@ -77,7 +99,7 @@ enum nfm_decode_status nfm_tunnel_gre(struct nfm_dctx *d, struct nfm_rd *r)
 	uint32_t key = 0;
 	if (ver == 0) {
 		if (fv & 0x4000) /* source routing (RFC 1701): obsolete, not followed */
-			return NFM_DECODE_UNSUPPORTED;
+			return opaque(d->pkt, NFM_TUNNEL_GRE, proto, 0);
 		if ((fv & 0x8000) && !nfm_rd_skip(r, 4))
 			return NFM_DECODE_TRUNCATED;
 		if ((fv & 0x2000) && !nfm_rd_be32(r, &key))
@@ -98,8 +120,8 @@ enum nfm_decode_status nfm_tunnel_gre(struct nfm_dctx *d, struct nfm_rd *r)
 			return erspan(d, r, 0);
 		case NFM_ETH_ERSPAN3:
 			return erspan(d, r, 1);
-		default:
-			return NFM_DECODE_UNSUPPORTED;
+		default: /* e.g. Aruba 0x8200 (802.11), Cisco MetaData 0x8909, keepalive 0 */
+			return opaque(d->pkt, NFM_TUNNEL_GRE, proto, 0);
 		}
 	}
 	if (ver == 1 && proto == NFM_ETH_PPP && (fv & 0x2000)) { /* PPTP (RFC 2637) */
@@ -115,7 +137,7 @@ enum nfm_decode_status nfm_tunnel_gre(struct nfm_dctx *d, struct nfm_rd *r)
 		nfm_rd_limit(r, plen);
 		return enter(d, r, NFM_TUNNEL_GRE, call, INNER_PPP);
 	}
-	return NFM_DECODE_UNSUPPORTED;
+	return opaque(d->pkt, NFM_TUNNEL_GRE, proto, 0); /* another GRE version */
 }
 
 static enum nfm_decode_status vxlan(struct nfm_dctx *d, struct nfm_rd *r)
@@ -145,7 +167,7 @@ static enum nfm_decode_status geneve(struct nfm_dctx *d, struct nfm_rd *r)
 		return enter(d, r, NFM_TUNNEL_GENEVE, vni >> 8, INNER_ETHERNET);
 	if (proto == NFM_ETH_IPV4 || proto == NFM_ETH_IPV6)
 		return enter(d, r, NFM_TUNNEL_GENEVE, vni >> 8, INNER_IP);
-	return NFM_DECODE_UNSUPPORTED;
+	return opaque(d->pkt, NFM_TUNNEL_GENEVE, proto, 0);
 }
 
 static enum nfm_decode_status gtpu(struct nfm_dctx *d, struct nfm_rd *r)

@@ -28,7 +28,8 @@ enum {
  * datagram through this small, fixed-size, direct-mapped table. Fragments that arrive
  * before the first one wait in the entry (a few per datagram) and are counted in the
  * flow when it arrives; those whose first fragment never comes (within 30 s, or before
- * the slot is needed by another datagram) are counted as unmatched. */
+ * the slot is needed by another datagram) are counted as unmatched. A TCP fragment that
+ * holds header options also takes the header length from the table (tcp_frag_fix). */
 #define FRAG_SLOTS 4096u
 #define FRAG_TTL_NS (30ULL * NS_PER_S)
 #define FRAG_PENDING_MAX 16u
@@ -36,7 +37,8 @@ enum {
 struct frag_pending {
 	uint64_t ts;
 	uint32_t wire_len, payload;
-	uint16_t flags;
+	uint16_t flags, frag_offset;
+	uint8_t tcp_flags, tcp_hlen;
 };
 
 struct frag_entry {
@@ -45,6 +47,7 @@ struct frag_entry {
 	uint8_t l3, proto, used, have_first;
 	uint16_t sport, dport;
 	uint8_t npend;
+	uint8_t tcp_hlen;       /* TCP header length a fragment of the datagram reported, or 0 */
 	uint64_t ts;
 	struct frag_pending pend[FRAG_PENDING_MAX];
 };
@@ -444,7 +447,23 @@ static void frag_claim(struct frag_entry *e, const struct nfm_packet *p, uint64_
 	e->used = 1;
 	e->have_first = 0;
 	e->npend = 0;
+	e->tcp_hlen = 0;
 	e->ts = now;
+}
+
+/* A TCP fragment at byte offset 16 to 56 may hold TCP options. Its decoder, which sees one
+ * fragment, assumed the 20-byte minimum header; with the header length that another
+ * fragment of the datagram reported (hlen), the option bytes from max(offset, 20) to
+ * hlen are not payload either. Returns p, or q holding the corrected copy. */
+static const struct nfm_packet *tcp_frag_fix(const struct nfm_packet *p, unsigned hlen,
+					     struct nfm_packet *q)
+{
+	unsigned off = p->frag_offset * 8u, from = off > 20 ? off : 20;
+	if (off < 16 || hlen <= from)
+		return p;
+	*q = *p;
+	q->l4_payload_len = p->l4_payload_len > hlen - from ? p->l4_payload_len - (hlen - from) : 0;
+	return q;
 }
 
 static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
@@ -461,7 +480,9 @@ static int frag_replay(struct nfm_meter *m, const struct nfm_packet *first,
 		q.wire_len = pend[i].wire_len;
 		q.l4_payload_len = pend[i].payload;
 		q.flags = pend[i].flags;
-		q.tcp_flags = 0;
+		q.frag_offset = pend[i].frag_offset;
+		q.tcp_flags = pend[i].tcp_flags;
+		q.tcp_hlen = pend[i].tcp_hlen;
 		int rc = meter_decoded(m, &q, NULL, 1);
 		if (rc)
 			return rc;
@@ -479,6 +500,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 	packet_ports(p, &sport, &dport);
 	struct frag_pending waiting[FRAG_PENDING_MAX];
 	unsigned nwaiting = 0;
+	struct nfm_packet fixed;
 
 	if (p->flags & NFM_PKT_FRAGMENT) {
 		struct frag_entry *e = &m->frags[frag_slot(p)];
@@ -496,14 +518,24 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 			e->have_first = 1;
 			e->sport = sport;
 			e->dport = dport;
+			e->tcp_hlen = p->tcp_hlen;
+			for (unsigned i = 0; i < nwaiting && !e->tcp_hlen; i++)
+				e->tcp_hlen = waiting[i].tcp_hlen;
 		} else if (replayed) {
 			sport = e->sport;
 			dport = e->dport;
+			if (is_tcp)
+				p = tcp_frag_fix(p, e->tcp_hlen, &fixed);
 		} else {
 			m->c.fragments++;
 			if (same && e->have_first) {
 				sport = e->sport;
 				dport = e->dport;
+				if (is_tcp) {
+					if (!e->tcp_hlen)
+						e->tcp_hlen = p->tcp_hlen;
+					p = tcp_frag_fix(p, e->tcp_hlen, &fixed);
+				}
 			} else {
 				if (!same) {
 					frag_drop(m, e);
@@ -515,6 +547,9 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 					w->wire_len = p->wire_len;
 					w->payload = p->l4_payload_len;
 					w->flags = p->flags;
+					w->frag_offset = p->frag_offset;
+					w->tcp_flags = p->tcp_flags;
+					w->tcp_hlen = p->tcp_hlen;
 				} else {
 					m->c.fragments_unmatched++;
 				}
@@ -632,6 +667,10 @@ static int meter_packet(struct nfm_meter *m, const struct nfm_packet *p, const s
 	m->c.decode_status[NFM_DECODE_OK]++;
 	if (p->flags & NFM_PKT_L4_TRUNC)
 		m->c.l4_truncated++;
+	if (p->flags & NFM_PKT_TUNNEL_OPAQUE) { /* rare; a test of the flags loaded above */
+		m->c.tunnel_opaque++;
+		nfm_opaque_add(m->c.opaque, nfm_opaque_kind(p), 1);
+	}
 	if (advance_time(m, p->ts_ns))
 		return m->stop_rc;
 	/* A shard of the input follows the input's clock, not only its own packets, so a
@@ -746,30 +785,4 @@ int nfm_meter_expire_oldest(struct nfm_meter *m)
 {
 	struct nfm_flow *f = head_of(m, LIST_AGE);
 	return f ? expire(m, f, NFM_END_EOF) : 0;
-}
-
-void nfm_counters_add(struct nfm_counters *dst, const struct nfm_counters *src)
-{
-	dst->packets += src->packets;
-	dst->wire_bytes += src->wire_bytes;
-	for (int i = 0; i < NFM_DECODE_STATUS_COUNT; i++)
-		dst->decode_status[i] += src->decode_status[i];
-	for (int i = 0; i < NFM_NONIP_KIND_COUNT; i++)
-		dst->nonip[i] += src->nonip[i];
-	dst->flow_packets += src->flow_packets;
-	dst->filtered += src->filtered;
-	dst->over_max_flows += src->over_max_flows;
-	dst->fragments_unmatched += src->fragments_unmatched;
-	dst->fragments += src->fragments;
-	dst->l4_truncated += src->l4_truncated;
-	dst->ts_backwards += src->ts_backwards;
-	dst->flows_created += src->flows_created;
-	dst->flows_written += src->flows_written;
-	for (int i = 0; i < NFM_END_REASON_COUNT; i++)
-		dst->flows_by_reason[i] += src->flows_by_reason[i];
-	dst->peak_active_flows += src->peak_active_flows;
-	if (src->packets && (!dst->first_ts_ns || src->first_ts_ns < dst->first_ts_ns))
-		dst->first_ts_ns = src->first_ts_ns;
-	if (src->last_ts_ns > dst->last_ts_ns)
-		dst->last_ts_ns = src->last_ts_ns;
 }

@@ -33,6 +33,13 @@ struct nfm_meter_config {
 
 void nfm_meter_config_default(struct nfm_meter_config *cfg);
 
+/* Packets of one kind of tunnel payload that was not followed (nfm_opaque_kind). */
+#define NFM_OPAQUE_KINDS 16u
+struct nfm_opaque_count {
+	uint32_t kind;              /* 0: unused slot */
+	uint64_t packets;
+};
+
 /* Counters for the report. Every packet read lands in exactly one of:
  * flow_packets, nonip[], decode_status[TRUNCATED|MALFORMED|UNSUPPORTED], filtered,
  * over_max_flows, fragments_unmatched. */
@@ -53,6 +60,12 @@ struct nfm_counters {
 	uint64_t flows_by_reason[NFM_END_REASON_COUNT];
 	uint64_t peak_active_flows;
 	uint64_t first_ts_ns, last_ts_ns; /* capture time span (0 when no packet) */
+	/* Decoded packets metered as their outer flow because a tunnel's payload was not
+	 * followed (NFM_PKT_TUNNEL_OPAQUE); they also count where they landed (in flows,
+	 * filtered, ...). By kind: the NFM_OPAQUE_KINDS lowest kinds seen, ascending, each
+	 * count exact; packets of further kinds are only in the total. */
+	uint64_t tunnel_opaque;
+	struct nfm_opaque_count opaque[NFM_OPAQUE_KINDS];
 };
 
 /* Returns nonzero to stop the meter (e.g. a write error); the meter then stops calling. */
@@ -91,6 +104,10 @@ void nfm_meter_flush_fragments(struct nfm_meter *m);
 int nfm_meter_expire_oldest(struct nfm_meter *m);
 /* dst += src (peaks add up: shards hold disjoint flows). */
 void nfm_counters_add(struct nfm_counters *dst, const struct nfm_counters *src);
+/* Adds n packets of kind to a by-kind list (saturating). The list keeps the lowest
+ * NFM_OPAQUE_KINDS kinds, so what it holds, and each count, is the same whatever the
+ * order of the packets and however they were split between lists that are added up. */
+void nfm_opaque_add(struct nfm_opaque_count list[NFM_OPAQUE_KINDS], uint32_t kind, uint64_t n);
 uint64_t nfm_meter_active_flows(const struct nfm_meter *m);
 
 #endif

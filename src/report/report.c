@@ -178,6 +178,18 @@ static void counters_add(struct nfm_counters *t, const struct nfm_counters *c)
 		t->first_ts_ns = c->first_ts_ns;
 	if (c->last_ts_ns > t->last_ts_ns)
 		t->last_ts_ns = c->last_ts_ns;
+	t->tunnel_opaque = sat_add(t->tunnel_opaque, c->tunnel_opaque);
+	for (unsigned k = 0; k < NFM_OPAQUE_KINDS && c->opaque[k].kind; k++)
+		nfm_opaque_add(t->opaque, c->opaque[k].kind, c->opaque[k].packets);
+}
+
+/* Packets of tunnel payload kinds beyond the NFM_OPAQUE_KINDS listed. */
+static uint64_t opaque_other(const struct nfm_counters *c)
+{
+	uint64_t listed = 0;
+	for (unsigned k = 0; k < NFM_OPAQUE_KINDS; k++)
+		listed = sat_add(listed, c->opaque[k].packets);
+	return c->tunnel_opaque > listed ? c->tunnel_opaque - listed : 0;
 }
 
 static void stats_add(struct nfm_source_stats *t, const struct nfm_source_stats *s)
@@ -868,6 +880,15 @@ static void text_accounting(const struct nfm_report *rep, FILE *fp)
 	line_u64(fp, "fragments (all)", c->fragments);
 	line_u64(fp, "payload cut by snaplen", c->l4_truncated);
 	line_u64(fp, "timestamps going backwards", c->ts_backwards);
+	line_u64(fp, "tunnel payload not followed", c->tunnel_opaque);
+	for (unsigned k = 0; k < NFM_OPAQUE_KINDS && c->opaque[k].kind; k++) {
+		snprintf(lb, sizeof lb, "  %s", nfm_opaque_name(c->opaque[k].kind, nb, sizeof nb));
+		line_u64(fp, lb, c->opaque[k].packets);
+	}
+	if (opaque_other(c))
+		line_u64(fp, "  other kinds", opaque_other(c));
+	if (c->tunnel_opaque)
+		fprintf(fp, "(these packets are metered as their outer packet, and counted above)\n");
 
 	heading(fp, "Source anomalies");
 	line_u64(fp, "caplen fixed", rep->stotal.caplen_fixed);
@@ -1331,6 +1352,13 @@ static void json_accounting(struct jw *w, const char *key, const struct nfm_coun
 	jw_u64(w, "fragments", c->fragments);
 	jw_u64(w, "l4_truncated", c->l4_truncated);
 	jw_u64(w, "ts_backwards", c->ts_backwards);
+	jw_u64(w, "tunnel_not_followed", c->tunnel_opaque);
+	jw_open(w, "tunnel_not_followed_by_kind", '{');
+	for (unsigned k = 0; k < NFM_OPAQUE_KINDS && c->opaque[k].kind; k++)
+		jw_u64(w, nfm_opaque_name(c->opaque[k].kind, nb, sizeof nb), c->opaque[k].packets);
+	if (opaque_other(c))
+		jw_u64(w, "other", opaque_other(c));
+	jw_close(w, '}');
 	jw_open(w, "decode_status", '{');
 	for (unsigned k = 0; k < NFM_DECODE_STATUS_COUNT; k++) {
 		const char *n = nfm_decode_status_name((enum nfm_decode_status)k);

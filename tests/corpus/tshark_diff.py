@@ -48,7 +48,7 @@ FIELDS = [
     "udp.srcport", "udp.dstport", "sctp.srcport", "sctp.dstport",
     "icmp.type", "icmp.code", "icmp.ident",
     "icmpv6.type", "icmpv6.code", "icmpv6.echo.identifier",
-    "vlan.id",
+    "vlan.id", "data.data",
 ]
 IDX = {name: i for i, name in enumerate(FIELDS)}
 
@@ -272,6 +272,13 @@ def classify(f):
                 sport, dport = ty, code
         elif proto in (1, 6, 17, 58, 132):
             return None, "no-l4"   # tshark did not dissect the transport header
+    elif proto == 6 and frag[1] == 1 and nxt == "data":
+        # A TCP fragment at byte offset 8 holds the rest of the header split after 8
+        # bytes: we take the flags (header byte 13) from it; tshark, which dissects no
+        # TCP in a non-first fragment, shows its bytes as data.
+        raw = val("data.data", occ("data", p)).replace(":", "")
+        if len(raw) >= 12:
+            flags = int(raw[10:12], 16)
     # Outermost VLAN: the first tag of the frame, if it comes before the keyed IP
     # header (a tag inside a tunnel we follow counts when the outside had none).
     vlan = None
@@ -297,14 +304,16 @@ EXC = re.compile(r"\[(?:Malformed Packet|Packet size limited during capture): ([
 def header_bad(f, pk):
     """True when tshark found the packet broken inside the headers we read: an exception
     (malformed, or cut short by the snaplen) raised in one of HEADER_LAYERS, or a TCP
-    data offset below 20 bytes or beyond the IP payload (tshark only flags those as an
-    expert error; our decoder rejects them as malformed)."""
+    data offset below 20 bytes, or beyond the IP payload of a packet that is not a
+    fragment (tshark only flags those as an expert error; our decoder rejects them as
+    malformed; a first fragment may end inside the header)."""
     for name in ("_ws.malformed", "_ws.short"):
         for layer in EXC.findall(f[IDX[name]] if IDX[name] < len(f) else ""):
             if layer in HEADER_LAYERS:
                 return True
     if pk is not None and pk["tcp_hlen"] is not None:
-        if pk["tcp_hlen"] < 20 or (pk["ip_payload"] is not None and pk["tcp_hlen"] > pk["ip_payload"]):
+        if pk["tcp_hlen"] < 20 or (pk["frag"] is None and pk["ip_payload"] is not None
+                                   and pk["tcp_hlen"] > pk["ip_payload"]):
             return True
     return False
 

@@ -63,6 +63,7 @@ case_ tunnels_outer.csv 0 tunnels_outer.csv tunnels.pcap tunnels_outer.csv --ext
 case_ snaplen.csv 0 snaplen.csv snaplen.pcap snaplen.csv
 case_ nano.csv 0 nano.csv nano.pcap nano.csv
 case_ frags.csv 0 frags.csv frags.pcap frags.csv
+case_ fragsyn.csv 0 fragsyn.csv fragsyn.pcap fragsyn.csv
 case_ empty.csv 0 empty.csv empty.pcap empty.csv
 case_ empty.json 0 empty.json empty.pcap empty.json
 case_ truncated.csv 3 truncated.csv truncated.pcap truncated.csv
@@ -79,8 +80,19 @@ if grep -q "truncated.pcap.*byte 2450" "$work/truncated.csv.stderr"; then
 else
 	echo "FAIL truncated warning:"; cat "$work/truncated.csv.stderr"; fail=$((fail + 1))
 fi
+# a SYN whose TCP header is split over three 8-byte fragments: one flow with both ports
+# and one SYN, no malformed packet, no unmatched fragment
+if awk -F, 'NR == 2 && $4 == 12345 && $5 == 8080 && $10 == 3 && $30 == 1 { ok = 1 }
+	END { exit !(ok && NR == 2) }' "$work/fragsyn.csv" &&
+	grep -Eq '^  malformed +0$' "$work/fragsyn_report.txt" &&
+	grep -Eq '^  unmatched fragments +0$' "$work/fragsyn_report.txt"; then
+	pass=$((pass + 1))
+else
+	echo "FAIL fragsyn: expected 1 flow 12345 -> 8080 with 3 packets and 1 SYN, nothing malformed or unmatched"
+	fail=$((fail + 1))
+fi
 # reports account for every packet
-for r in basic frags truncated states; do
+for r in basic frags fragsyn truncated states; do
 	if grep -q "accounted: yes" "$work/${r}_report.txt" 2>/dev/null; then
 		pass=$((pass + 1))
 	else

@@ -236,17 +236,38 @@ static void tcp_conversation(struct out *w, uint64_t t, unsigned cport, unsigned
 	tcp4(w, t + 80 * MS, 1, cport, sport, (uint32_t)(1002 + req), (uint32_t)(5002 + resp), 0x10, 0, vlan, 0);
 }
 
-static int open_out(struct out *w, const char *dir, const char *name, int nano, uint32_t snap)
+static int open_link(struct out *w, const char *dir, const char *name, int link, int nano,
+		     uint32_t snap)
 {
 	char path[1024];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	w->failed = 0;
 	struct nfm_error err;
-	if (nfm_pcap_writer_open(&w->w, path, 1, snap ? snap : 65535, nano, &err)) {
+	if (nfm_pcap_writer_open(&w->w, path, link, snap ? snap : 65535, nano, &err)) {
 		fprintf(stderr, "mkgolden: %s\n", err.msg);
 		return -1;
 	}
 	return 0;
+}
+
+static int open_out(struct out *w, const char *dir, const char *name, int nano, uint32_t snap)
+{
+	return open_link(w, dir, name, 1, nano, snap);
+}
+
+/* PPP (link type 9) + IPv4 fragment holding bytes [off, off + len) of seg (id 1). */
+static void ppp_fragment(struct out *w, uint64_t ts, const uint8_t *seg, size_t seglen, size_t off,
+			 size_t len)
+{
+	struct frame f;
+	f.b[0] = 0xff;
+	f.b[1] = 0x03;
+	put16(f.b + 2, 0x0021);
+	unsigned frag = (unsigned)(off / 8) | (off + len < seglen ? 0x2000u : 0);
+	size_t o = ip4(&f, 4, 0x01010101, 0x02020202, 6, len, 1, frag);
+	memcpy(f.b + o, seg + off, len);
+	if (nfm_pcap_writer_write(w->w, ts, f.b, (uint32_t)(o + len), (uint32_t)(o + len), NULL))
+		w->failed = 1;
 }
 
 static int close_out(struct out *w)
@@ -376,6 +397,26 @@ int main(int argc, char **argv)
 		o = ip4(&f, o, C_IP, S_IP, 17, 100, 78, 185);
 		memset(f.b + o, 'f', 100);
 		emit(&w, T0 + 3 * US, &f, o + 100, 0);
+	}
+	bad |= close_out(&w);
+
+	/* fragsyn: a TCP SYN over PPP whose 24-byte header (window scale option) is cut into
+	 * three 8-byte IPv4 fragments, as in tcpdump's frag-ppp-ip-tcp-syn.pcap: ports in the
+	 * first, flags in the second, options in the third. */
+	if (open_link(&w, dir, "fragsyn.pcap", 9, 0, 0))
+		return 1;
+	{
+		uint8_t seg[24] = { 0 };
+		struct frame t;
+		tcp_hdr(&t, 0, 12345, 8080, 1, 0, 0x02, 0);
+		memcpy(seg, t.b, 20);
+		seg[12] = 0x60;
+		put16(seg + 14, 8192);
+		seg[20] = 3; /* window scale 14 */
+		seg[21] = 3;
+		seg[22] = 14;
+		for (size_t off = 0; off < sizeof seg; off += 8)
+			ppp_fragment(&w, T0 + off * US, seg, sizeof seg, off, 8);
 	}
 	bad |= close_out(&w);
 

@@ -1,98 +1,14 @@
 /* Decoder, layer by layer: link types, VLAN/MPLS/PPPoE, IPv4 options and fragments,
- * IPv6 extension headers, TCP/UDP/SCTP/ICMP/ICMPv6, ARP, tunnels, truncation at every
- * length, malformed headers and non-IP frames. Frames are built byte by byte here. */
+ * IPv6 extension headers, TCP/UDP/SCTP/ICMP/ICMPv6, ARP, tunnels and the tunnel payloads
+ * we do not follow, truncation at every length, malformed headers and non-IP frames.
+ * Frames are built byte by byte (nfm_frame.h); TCP headers split over fragments are in
+ * test_decode_frag.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode/decode.h"
+#include "nfm_frame.h"
 #include "nfm_test.h"
-
-struct frame {
-	uint8_t b[2048];
-	size_t n;
-};
-
-static void put8(struct frame *f, unsigned v) { f->b[f->n++] = (uint8_t)v; }
-static void put16(struct frame *f, unsigned v) { put8(f, v >> 8); put8(f, v); }
-static void put32(struct frame *f, uint32_t v) { put16(f, v >> 16); put16(f, v & 0xffff); }
-static void putn(struct frame *f, unsigned v, size_t n) { while (n--) put8(f, v); }
-static void set16(struct frame *f, size_t at, unsigned v)
-{
-	f->b[at] = (uint8_t)(v >> 8);
-	f->b[at + 1] = (uint8_t)v;
-}
-
-static void eth(struct frame *f, unsigned type)
-{
-	putn(f, 0x02, 6);
-	putn(f, 0x04, 6);
-	put16(f, type);
-}
-
-/* IPv4 header with total length 20 + opt_words*4 + l4len. Returns the header offset. */
-static size_t ipv4(struct frame *f, unsigned proto, uint32_t src, uint32_t dst, size_t l4len,
-		   unsigned opt_words, unsigned frag)
-{
-	size_t at = f->n;
-	put8(f, 0x40 | (5 + opt_words));
-	put8(f, 0);
-	put16(f, (unsigned)(20 + opt_words * 4 + l4len));
-	put16(f, 0x1234);
-	put16(f, frag);
-	put8(f, 64);
-	put8(f, proto);
-	put16(f, 0);
-	put32(f, src);
-	put32(f, dst);
-	for (unsigned i = 0; i < opt_words; i++)
-		put32(f, 0x01010101); /* NOPs */
-	return at;
-}
-
-static void ipv6(struct frame *f, unsigned nh, size_t plen, uint8_t last_src, uint8_t last_dst)
-{
-	put32(f, 0x60000000);
-	put16(f, (unsigned)plen);
-	put8(f, nh);
-	put8(f, 64);
-	put16(f, 0x2001); put16(f, 0x0db8); putn(f, 0, 11); put8(f, last_src);
-	put16(f, 0x2001); put16(f, 0x0db8); putn(f, 0, 11); put8(f, last_dst);
-}
-
-static void tcp(struct frame *f, unsigned sp, unsigned dp, unsigned flags, unsigned opt_words,
-		size_t payload)
-{
-	put16(f, sp);
-	put16(f, dp);
-	put32(f, 1000);
-	put32(f, 2000);
-	put8(f, (5 + opt_words) << 4);
-	put8(f, flags);
-	put16(f, 65535);
-	put32(f, 0);
-	for (unsigned i = 0; i < opt_words; i++)
-		put32(f, 0x01010101);
-	putn(f, 'x', payload);
-}
-
-static void udp(struct frame *f, unsigned sp, unsigned dp, size_t payload)
-{
-	put16(f, sp);
-	put16(f, dp);
-	put16(f, (unsigned)(8 + payload));
-	put16(f, 0);
-	putn(f, 'u', payload);
-}
-
-static enum nfm_decode_status dec(const struct frame *f, int link, struct nfm_packet *p)
-{
-	memset(p, 0xa5, sizeof *p); /* the decoder must overwrite everything it reports */
-	p->ts_ns = 7;
-	p->wire_len = p->cap_len = (uint32_t)f->n;
-	return nfm_decode(f->b, link, NULL, p);
-}
-
-#define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 
 NFM_TEST(ethernet_ipv4_tcp_with_padding)
 {
@@ -550,6 +466,119 @@ NFM_TEST(vxlan_and_ipip)
 	CHECK_EQ_U(p.ip_proto, 4);
 }
 
+/* GRE (version 0 unless ver1) between 172.16.0.1 and .2 carrying protocol proto and the
+ * len bytes that the caller appends. */
+static void gre_hdr(struct frame *f, unsigned proto, size_t len)
+{
+	f->n = 0;
+	eth(f, 0x0800);
+	ipv4(f, 47, IP4(172, 16, 0, 1), IP4(172, 16, 0, 2), 4 + len, 0, 0);
+	put16(f, 0);
+	put16(f, proto);
+}
+
+static void check_opaque(struct nfm_test_state *nfm_t_, const struct frame *f, const char *kind)
+{
+	struct nfm_packet p;
+	char nb[64];
+	CHECK_EQ_U(dec(f, 1, &p), NFM_DECODE_OK);
+	CHECK(p.flags & NFM_PKT_TUNNEL_OPAQUE);
+	CHECK_STR(nfm_opaque_name(nfm_opaque_kind(&p), nb, sizeof nb), kind);
+	CHECK_EQ_U(p.tunnel_type, NFM_TUNNEL_NONE); /* metered as the outer packet */
+	CHECK_EQ_U(p.src[0], 172);
+	CHECK_EQ_U(p.l4_payload_len, f->n - 14 - 20 - (p.ip_proto == 17 ? 8 : 0));
+	for (size_t cut = 0; cut <= f->n; cut++) { /* no prefix reads out of bounds */
+		uint8_t *copy = malloc(cut ? cut : 1);
+		memcpy(copy, f->b, cut);
+		memset(&p, 0, sizeof p);
+		p.wire_len = (uint32_t)f->n;
+		p.cap_len = (uint32_t)cut;
+		CHECK(nfm_decode(copy, 1, NULL, &p) < NFM_DECODE_STATUS_COUNT);
+		free(copy);
+	}
+}
+
+/* A tunnel payload we do not follow keeps the packet as the outer one and names its kind
+ * (tunnel type and the payload's EtherType, PPP protocol or LLC) for the report. */
+NFM_TEST(tunnel_payload_not_followed)
+{
+	struct frame f;
+	gre_hdr(&f, 0x8200, 24); /* Aruba: 802.11 frames over GRE */
+	putn(&f, 0x88, 24);
+	check_opaque(nfm_t_, &f, "gre 0x8200");
+
+	gre_hdr(&f, 0x6558, 14 + 46); /* bridged Ethernet carrying LLDP, then STP */
+	eth(&f, 0x88cc);
+	putn(&f, 0, 46);
+	check_opaque(nfm_t_, &f, "gre 0x88cc");
+	gre_hdr(&f, 0x6558, 14 + 38);
+	eth(&f, 38);
+	put8(&f, 0x42); put8(&f, 0x42); put8(&f, 0x03); putn(&f, 0, 35);
+	check_opaque(nfm_t_, &f, "gre llc");
+
+	f.n = 0; /* PPTP (GRE version 1) carrying LCP */
+	eth(&f, 0x0800);
+	ipv4(&f, 47, IP4(172, 16, 0, 1), IP4(172, 16, 0, 2), 12 + 8, 0, 0);
+	put16(&f, 0x3001); put16(&f, 0x880b); put16(&f, 8); put16(&f, 5); put32(&f, 1);
+	put16(&f, 0xff03); put16(&f, 0xc021); put32(&f, 0x01010004);
+	check_opaque(nfm_t_, &f, "gre ppp 0xc021");
+
+	f.n = 0; /* VXLAN carrying ARP */
+	eth(&f, 0x0800);
+	ipv4(&f, 17, IP4(172, 16, 0, 1), IP4(172, 16, 0, 2), 8 + 8 + 14 + 28, 0, 0);
+	udp(&f, 50000, 4789, 0);
+	set16(&f, f.n - 4, 8 + 8 + 14 + 28);
+	put8(&f, 0x08); putn(&f, 0, 3); put32(&f, 7u << 8);
+	eth(&f, 0x0806);
+	put16(&f, 1); put16(&f, 0x0800); put8(&f, 6); put8(&f, 4); put16(&f, 1); putn(&f, 0, 20);
+	check_opaque(nfm_t_, &f, "vxlan 0x0806");
+
+	f.n = 0; /* Geneve with a protocol type we do not decode */
+	eth(&f, 0x0800);
+	ipv4(&f, 17, IP4(172, 16, 0, 1), IP4(172, 16, 0, 2), 8 + 8 + 10, 0, 0);
+	udp(&f, 50000, 6081, 0);
+	set16(&f, f.n - 4, 8 + 8 + 10);
+	put16(&f, 0); put16(&f, 0x894f); put32(&f, 0); putn(&f, 0, 10);
+	check_opaque(nfm_t_, &f, "geneve 0x894f");
+
+	/* Nested: GRE -> IPv4 -> GRE 0x8909: the inner packet is metered, and its tunnel
+	 * payload named; the outermost tunnel is still recorded. */
+	struct nfm_packet p;
+	char nb[64];
+	f.n = 0;
+	eth(&f, 0x0800);
+	ipv4(&f, 47, IP4(172, 16, 0, 1), IP4(172, 16, 0, 2), 4 + 20 + 4 + 8, 0, 0);
+	put16(&f, 0); put16(&f, 0x0800);
+	ipv4(&f, 47, IP4(10, 0, 0, 1), IP4(10, 0, 0, 2), 4 + 8, 0, 0);
+	put16(&f, 0); put16(&f, 0x8909); putn(&f, 0, 8);
+	CHECK_EQ_U(dec(&f, 1, &p), NFM_DECODE_OK);
+	CHECK(p.flags & NFM_PKT_TUNNEL_OPAQUE);
+	CHECK_STR(nfm_opaque_name(nfm_opaque_kind(&p), nb, sizeof nb), "gre 0x8909");
+	CHECK_EQ_U(p.tunnel_type, NFM_TUNNEL_GRE);
+	CHECK_EQ_U(p.src[0], 10);
+	CHECK_EQ_U(p.ip_proto, 47);
+
+	/* Not a kind: a tunnel we follow, tunnels off, a payload cut short. */
+	gre_frame(&f);
+	CHECK_EQ_U(dec(&f, 1, &p), NFM_DECODE_OK);
+	CHECK(!(p.flags & NFM_PKT_TUNNEL_OPAQUE));
+	gre_hdr(&f, 0x8200, 24);
+	putn(&f, 0x88, 24);
+	struct nfm_decode_options no = { .tunnels = false, .max_tunnel_depth = 4 };
+	memset(&p, 0, sizeof p);
+	p.wire_len = p.cap_len = (uint32_t)f.n;
+	CHECK_EQ_U(nfm_decode(f.b, 1, &no, &p), NFM_DECODE_OK);
+	CHECK(!(p.flags & NFM_PKT_TUNNEL_OPAQUE));
+	gre_hdr(&f, 0x6558, 14 + 46);
+	eth(&f, 0x88cc);
+	putn(&f, 0, 46);
+	memset(&p, 0, sizeof p);
+	p.wire_len = (uint32_t)f.n;
+	p.cap_len = 14 + 20 + 4 + 10; /* inner Ethernet header cut */
+	CHECK_EQ_U(nfm_decode(f.b, 1, NULL, &p), NFM_DECODE_OK);
+	CHECK(!(p.flags & NFM_PKT_TUNNEL_OPAQUE));
+}
+
 /* Every prefix of every test frame decodes without reading out of bounds (ASan), and the
  * wire length stays the frame's. */
 NFM_TEST(every_prefix_is_safe)
@@ -615,6 +644,7 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(snaplen_truncation);
 	RUN(gre_tunnel_inner_flow);
 	RUN(vxlan_and_ipip);
+	RUN(tunnel_payload_not_followed);
 	RUN(every_prefix_is_safe);
 	RUN(random_frames);
 NFM_TEST_MAIN_END()

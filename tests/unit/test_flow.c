@@ -443,6 +443,63 @@ NFM_TEST(fragments_before_their_first)
 	nfm_meter_free(m);
 }
 
+/* PPP + IPv4 frame with bytes [off, off + len) of a TCP SYN 1.1.1.1:12345 -> 2.2.2.2:8080
+ * whose header is 24 bytes (one option word) followed by pay payload bytes. */
+static size_t ppp_tcp_fragment(uint8_t *b, size_t off, size_t len, size_t pay)
+{
+	uint8_t seg[24 + 64] = { 0x30, 0x39, 0x1f, 0x90, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, NFM_TCP_SYN,
+				 0xff, 0xff, 0, 0, 0, 0, 3, 3, 14, 0 };
+	memset(seg + 24, 'p', pay);
+	unsigned frag = (unsigned)(off / 8) | (off + len < 24 + pay ? 0x2000u : 0);
+	const uint8_t hdr[24] = { 0xff, 0x03, 0x00, 0x21, 0x45, 0, 0, (uint8_t)(20 + len), 0, 7,
+				  (uint8_t)(frag >> 8), (uint8_t)frag, 64, 6, 0, 0, 1, 1, 1, 1,
+				  2, 2, 2, 2 };
+	memcpy(b, hdr, sizeof hdr);
+	memcpy(b + sizeof hdr, seg + off, len);
+	return sizeof hdr + len;
+}
+
+/* A TCP SYN whose header is split over IP fragments (8 + 8 + 8 bytes as in tcpdump's
+ * frag-ppp-ip-tcp-syn.pcap, 8 + rest, 16 + rest), in order and last fragment first: one
+ * flow with both ports, one SYN, payload only beyond the 24-byte header, no malformed
+ * packet, no unmatched fragment. */
+NFM_TEST(tcp_header_split_over_fragments)
+{
+	static const size_t splits[][3] = { /* inner cuts (0: none), payload */
+		{ 8, 16, 0 }, { 8, 16, 10 }, { 8, 0, 10 }, { 16, 0, 10 }, { 16, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof splits / sizeof splits[0]; i++)
+		for (int reversed = 0; reversed < 2; reversed++) {
+			size_t bounds[4] = { 0 }, nb = 1, pay = splits[i][2];
+			for (size_t k = 0; k < 2 && splits[i][k]; k++)
+				bounds[nb++] = splits[i][k];
+			bounds[nb++] = 24 + pay;
+			struct collected c;
+			struct nfm_meter *m = meter(&c, NULL);
+			for (size_t k = 0; k + 1 < nb; k++) {
+				size_t j = reversed ? nb - 2 - k : k;
+				uint8_t b[128];
+				size_t n = ppp_tcp_fragment(b, bounds[j], bounds[j + 1] - bounds[j], pay);
+				nfm_meter_frame(m, b, (uint32_t)n, (uint32_t)n, S(1) + k, NFM_LINK_PPP);
+			}
+			nfm_meter_finish(m);
+			const struct nfm_counters *k = nfm_meter_counters(m);
+			CHECK_EQ_U(c.n, 1);
+			CHECK_EQ_U(c.r[0].src_port, 12345);
+			CHECK_EQ_U(c.r[0].dst_port, 8080);
+			CHECK_EQ_U(c.r[0].syn_count, 1);
+			CHECK_EQ_U(c.r[0].pkts[0], nb - 1);
+			CHECK_EQ_U(c.r[0].payload[0], pay);
+			CHECK_EQ_U(k->decode_status[NFM_DECODE_MALFORMED], 0);
+			CHECK_EQ_U(k->fragments_unmatched, 0);
+			CHECK_EQ_U(k->flow_packets, nb - 1);
+			CHECK(accounted(k));
+			if (c.n != 1 || c.r[0].payload[0] != pay)
+				fprintf(stderr, "split %zu reversed %d\n", i, reversed);
+			nfm_meter_free(m);
+		}
+}
+
 static void max2(struct nfm_meter_config *cfg) { cfg->max_flows = 2; }
 static void cap2(struct nfm_meter_config *cfg) { cfg->max_active_flows = 2; }
 
@@ -550,6 +607,7 @@ RUN(protocol_filter);
 RUN(max_flows_and_active_cap);
 RUN(idle_expiry_exact_after_touch);
 RUN(fragments_before_their_first);
+RUN(tcp_header_split_over_fragments);
 RUN(fragments_vlan_and_backwards_time);
 RUN(many_flows_memory_is_reused);
 NFM_TEST_MAIN_END()

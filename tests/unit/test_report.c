@@ -238,6 +238,59 @@ NFM_TEST(test_inputs_summed)
 	nfm_report_free(rep);
 }
 
+/* Tunnel payloads not followed, by kind: listed under the packet accounting (text) and
+ * in the JSON accounting, summed over inputs; kinds beyond the 16 lowest are "other". */
+NFM_TEST(test_tunnel_payload_kinds)
+{
+	struct nfm_report *rep = nfm_report_new();
+	struct nfm_counters c1 = balanced(), c2 = balanced();
+	const uint32_t gre = (uint32_t)NFM_TUNNEL_GRE << 18, vxlan = (uint32_t)NFM_TUNNEL_VXLAN << 18;
+	c1.tunnel_opaque = 7;
+	nfm_opaque_add(c1.opaque, gre | 0x8200, 5);            /* Aruba 802.11 over GRE */
+	nfm_opaque_add(c1.opaque, gre | 1u << 16 | 0xc021, 2); /* PPTP LCP */
+	c2.tunnel_opaque = 3 + 16 + 4;
+	nfm_opaque_add(c2.opaque, gre | 0x8200, 3);
+	for (uint32_t k = 0; k < 16; k++)
+		nfm_opaque_add(c2.opaque, vxlan | k, 1);
+	nfm_opaque_add(c2.opaque, (uint32_t)NFM_TUNNEL_ERSPAN << 18 | 0x0806, 4);
+	nfm_report_add_input(rep, "a.pcap", "pcap", &c1, NULL, "");
+	nfm_report_add_input(rep, "b.pcap", "pcap", &c2, NULL, "");
+	char *t = render(rep, 0);
+	char line[128];
+	snprintf(line, sizeof line, "%-34s %15llu", "tunnel payload not followed", 30ULL);
+	CHECK(t && has_line(t, line));
+	snprintf(line, sizeof line, "%-34s %15llu", "  gre 0x8200", 8ULL);
+	CHECK(t && has_line(t, line));
+	snprintf(line, sizeof line, "%-34s %15llu", "  gre ppp 0xc021", 2ULL);
+	CHECK(t && has_line(t, line));
+	snprintf(line, sizeof line, "%-34s %15llu", "  vxlan 0x000d", 1ULL);
+	CHECK(t && has_line(t, line));
+	/* 16 kinds are listed: vxlan 0x000e, 0x000f and erspan 0x0806 are "other" */
+	CHECK(t && !strstr(t, "vxlan 0x000e") && !strstr(t, "erspan"));
+	snprintf(line, sizeof line, "%-34s %15llu", "  other kinds", 6ULL);
+	CHECK(t && has_line(t, line));
+	CHECK(t && has_line(t, "accounted: yes")); /* not part of the accounting sum */
+	free(t);
+	CHECK_JSON(rep, "d['packets']['tunnel_not_followed'] == 30"
+			" and len(d['packets']['tunnel_not_followed_by_kind']) == 17"
+			" and d['packets']['tunnel_not_followed_by_kind']['gre 0x8200'] == 8"
+			" and d['packets']['tunnel_not_followed_by_kind']['other'] == 6"
+			" and d['inputs'][0]['accounting']['tunnel_not_followed_by_kind']"
+			" == {'gre 0x8200': 5, 'gre ppp 0xc021': 2}");
+	nfm_report_free(rep);
+
+	rep = nfm_report_new(); /* nothing of the kind: a zero line, no kinds */
+	struct nfm_counters c0 = balanced();
+	nfm_report_add_input(rep, "c.pcap", "pcap", &c0, NULL, "");
+	t = render(rep, 0);
+	snprintf(line, sizeof line, "%-34s %15llu", "tunnel payload not followed", 0ULL);
+	CHECK(t && has_line(t, line));
+	CHECK(t && !strstr(t, "other kinds"));
+	free(t);
+	CHECK_JSON(rep, "d['packets']['tunnel_not_followed_by_kind'] == {}");
+	nfm_report_free(rep);
+}
+
 NFM_TEST(test_protocol_counts)
 {
 	struct nfm_report *rep = nfm_report_new();
@@ -593,6 +646,7 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(test_accounted_yes);
 	RUN(test_accounted_no);
 	RUN(test_inputs_summed);
+	RUN(test_tunnel_payload_kinds);
 	RUN(test_protocol_counts);
 	RUN(test_top_talkers);
 	RUN(test_top_talkers_approximate);
