@@ -213,7 +213,15 @@ rm -rf "$work/d10"; mkdir "$work/d10"
 cp "$work/a.pcap" "$work/d10/1.pcap"; cp "$work/b.pcap" "$work/d10/2.pcap"; ln -s "$work/big.pcap" "$work/d10/3.pcap"
 "$PROG" --no-progress -d "$work/d10" -c "$work/o10" --max-workers 1 >/dev/null 2>"$work/err" &
 pid=$!
-if started "$pid" "$work/o10" && sleep 0.5 && kill -s INT "$pid"; then
+reading() { # pid file: the process has file open
+	for _ in $(seq 400); do
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -qF "$2" && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.02
+	done
+	return 1
+}
+if reading "$pid" "$work/big.pcap" && kill -s INT "$pid"; then
 	wait "$pid"; rc=$?
 	if [ "$rc" -eq 130 ] && grep -q "the outputs of 2 of 3 captures were written before it, nothing else; discarded: .*3.pcap" "$work/err" &&
 		[ -f "$work/o10/1.csv" ] && [ -f "$work/o10/2.csv" ] && [ ! -e "$work/o10/3.csv" ] &&
