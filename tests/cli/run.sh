@@ -124,6 +124,61 @@ mkdir -p mixed && cp capture.pcap mixed/good.pcap && echo junk > mixed/bad.pcap
 "$PROG" -d ./mixed/ -c ./o3/ 2>err; expect_rc "batch with a bad file" 3 $?
 [ -f o3/good.csv ] && [ ! -e o3/bad.csv ] && ok || bad "batch: good file converted, bad one not"
 
+# --- option values: one syntax for numbers, one for lists ---
+# usage_error NAME ARGS...: exit 2, one error line (then the usage hint), no output made.
+usage_error() {
+	local name=$1; shift
+	rm -f x.csv x_report.txt
+	"$PROG" "$@" > /dev/null 2>err; expect_rc "$name" 2 $?
+	[ "$(grep -c '^nexusflowmeter:' err)" -eq 1 ] && grep -q '^usage:' err && ok ||
+		bad "$name: one error line, then the usage hint"
+	[ ! -e x.csv ] && [ ! -e x_report.txt ] && ok || bad "$name: an output was written"
+}
+# bad_value OPTION VALUE WORD: a usage error whose line names the option, the value (in
+# quotes) and WORD (the maximum, or for a list the names accepted).
+bad_value() {
+	usage_error "$1 '$2'" capture.pcap x.csv "$1" "$2"
+	local line; line=$(grep '^nexusflowmeter:' err)
+	case "$line" in
+	*"$1"*"'$2'"*"$3"*) ok ;;
+	*) bad "$1 '$2': the error should name the option, the value and $3: $line" ;;
+	esac
+}
+good_value() { # OPTION VALUE: accepted
+	"$PROG" capture.pcap ok.csv --no-report -q "$1" "$2" 2>err; expect_rc "$1 '$2' accepted" 0 $?
+}
+for v in 0x10 1e10 1E2 ' 5' '5 ' +5 -1 -0 .5 5. 1..2 '' inf nan 1000000000.5 1000000001 \
+	99999999999999999999 0.0000000004 0.00000000049; do
+	bad_value --flow-timeout "$v" 1000000000
+done
+bad_value --active-timeout 0x10 1000000000
+bad_value --active-timeout 0.0000000001 1000000000
+for v in 0x10 ' 5' '5 ' +5 0 257 1e2 3.0 -1 ''; do bad_value --max-workers "$v" 256; done
+bad_value --max-flows 0 18446744073709551615
+bad_value --max-flows 18446744073709551616 18446744073709551615
+bad_value --max-flows ' 5' 18446744073709551615
+bad_value --max-active-flows 0x10 18446744073709551615
+bad_value --chunk-size 4194305 4194304
+bad_value --quick-preview 100001 100000
+for v in tcp, ,tcp tcp,,udp '' , 'tcp, udp' foo tcp,foo; do bad_value --protocols "$v" icmpv6; done
+bad_value -of parquet xlsx
+for v in 0 0.000 0.0000000005 2.5 007 1000000000 1000000000.000; do good_value --flow-timeout "$v"; done
+good_value --active-timeout 0.25
+good_value --max-workers 256
+good_value --max-flows 18446744073709551615
+good_value --protocols TCP,Udp,icmpV6
+good_value -of CSV
+"$PROG" capture.pcap icmp6.csv --no-report -q --protocols icmpv6 2>err; expect_rc "--protocols icmpv6" 0 $?
+"$PROG" capture.pcap icmp.csv --no-report -q --protocols icmp 2>err
+cmp -s icmp.csv icmp6.csv && ok || bad "icmpv6 is an alias of icmp"
+"$PROG" --help > help.txt 2>&1
+grep -q '^  SECONDS' help.txt && grep -q '^  LIST' help.txt && grep -q '^  N ' help.txt && ok ||
+	bad "--help documents the syntax of N, SECONDS and LIST"
+for doc in help.txt "$ROOT/docs/nexusflowmeter.1" "$ROOT/README.md"; do
+	grep -q 'icmpv6' "$doc" && grep -qi 'case-insensitive' "$doc" && grep -q '1000000000' "$doc" && ok ||
+		bad "$(basename "$doc"): icmpv6, list and number syntax documented"
+done
+
 # --- SIGINT: clean stop, no output under the final name ---
 "$ROOT/$BUILD/nfm-gencap" --packets 3000000 --seed 3 big.pcap >/dev/null 2>&1
 "$PROG" big.pcap big.csv --no-progress 2>err & pid=$!
