@@ -199,6 +199,7 @@ void nfm_cli_help(FILE *fp)
 	      "  LIST     names separated by commas, case-insensitive (tcp,DNS): no spaces and\n"
 	      "           no empty name ('tcp,' ',tcp' and 'tcp,,udp' are errors).\n"
 	      "  FMT      one name, case-insensitive.\n"
+	      "  DIR, pcap_file, output_file: any name but an empty one.\n"
 	      "  A bad value is a usage error (exit 2) naming the option, the value and what\n"
 	      "  is accepted.\n",
 	      fp);
@@ -545,5 +546,11 @@ int nfm_cli_parse(int argc, char **argv, struct nfm_cli *cli, FILE *err)
 		if (cli->output_dir)
 			return bad(err, "-c/--output-dir needs -d DIR; give output_file instead");
 	}
+	/* An empty name would surface later as an I/O error (exit 1) or a file named after
+	 * nothing; it is a mistake on the command line. */
+	if (cli->input && !*cli->input)
+		return bad(err, "invalid pcap_file '': expected a capture file name, or - for standard input");
+	if (cli->output && !*cli->output)
+		return bad(err, "invalid output_file '': expected a file name, or - for standard output");
 	return 0;
 }

@@ -179,6 +179,17 @@ for doc in help.txt "$ROOT/docs/nexusflowmeter.1" "$ROOT/README.md"; do
 		bad "$(basename "$doc"): icmpv6, list and number syntax documented"
 done
 
+# --- empty names are usage errors ---
+usage_error "empty output_file" capture.pcap ''
+[ ! -e _report.txt ] && ok || bad "empty output_file: a report was written"
+usage_error "empty pcap_file" '' x.csv
+usage_error "empty --report-dir" capture.pcap x.csv --report-dir ''
+usage_error "empty --report-dir=" capture.pcap x.csv --report-dir=
+usage_error "empty -d" -d '' -c ./o4/
+usage_error "empty -c" -d ./pcaps/ -c ''
+usage_error "empty --merge output" -d ./pcaps/ -c ./o5/ --merge ''
+[ ! -e o4 ] && [ ! -e o5 ] && ok || bad "empty names: a directory was created"
+
 # --- SIGINT: clean stop, no output under the final name ---
 "$ROOT/$BUILD/nfm-gencap" --packets 3000000 --seed 3 big.pcap >/dev/null 2>&1
 "$PROG" big.pcap big.csv --no-progress 2>err & pid=$!
