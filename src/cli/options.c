@@ -66,7 +66,7 @@ static const struct opt options[] = {
 	  "nexusflowmeter capture.pcap flows.csv --quick-preview 5",
 	  .kind = K_UINT, .lo = 1, .hi = 100000 },
 	{ O_SPLIT, "split-by-protocol", NULL, NULL,
-	  "Write one file per protocol that has flows: OUTPUT_tcp.EXT, OUTPUT_udp.EXT, OUTPUT_icmp.EXT, OUTPUT_icmpv6.EXT, OUTPUT_arp.EXT, OUTPUT_sctp.EXT, OUTPUT_other.EXT.",
+	  "Write one file per protocol that has flows: OUTPUT_tcp.EXT, OUTPUT_udp.EXT, OUTPUT_icmp.EXT, OUTPUT_icmpv6.EXT, OUTPUT_arp.EXT, OUTPUT_sctp.EXT, OUTPUT_other.EXT. Needs a file name: not with output_file -.",
 	  "nexusflowmeter capture.pcap flows --split-by-protocol",
 	  .kind = K_FLAG },
 	{ O_STREAM, "stream", NULL, NULL,
@@ -545,6 +545,9 @@ int nfm_cli_parse(int argc, char **argv, struct nfm_cli *cli, FILE *err)
 			return bad(err, "--merge needs -d DIR");
 		if (cli->output_dir)
 			return bad(err, "-c/--output-dir needs -d DIR; give output_file instead");
+		/* the per-protocol files are named after output_file */
+		if (cli->split && strcmp(cli->output, "-") == 0)
+			return bad(err, "--split-by-protocol: output_file '-' (standard output) cannot be split into files; give a base name such as flows");
 	}
 	/* An empty name would surface later as an I/O error (exit 1) or a file named after
 	 * nothing; it is a mistake on the command line. */

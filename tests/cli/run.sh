@@ -190,6 +190,11 @@ usage_error "empty -c" -d ./pcaps/ -c ''
 usage_error "empty --merge output" -d ./pcaps/ -c ./o5/ --merge ''
 [ ! -e o4 ] && [ ! -e o5 ] && ok || bad "empty names: a directory was created"
 
+# --- --split-by-protocol needs a file name to build on ---
+usage_error "--split-by-protocol to stdout" capture.pcap - --split-by-protocol
+grep -q -- "--split-by-protocol" err && ok || bad "split to stdout: the error names the option"
+! ls -- -_* > /dev/null 2>&1 && ok || bad "split to stdout created -_*.csv"
+
 # --- SIGINT: clean stop, no output under the final name ---
 "$ROOT/$BUILD/nfm-gencap" --packets 3000000 --seed 3 big.pcap >/dev/null 2>&1
 "$PROG" big.pcap big.csv --no-progress 2>err & pid=$!
