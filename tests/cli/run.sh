@@ -210,7 +210,9 @@ fi
 # --- help, version, man page ---
 "$PROG" --help > help.txt 2>&1; expect_rc "--help" 0 $?
 "$PROG" --version > /dev/null 2>&1; expect_rc "--version" 0 $?
-NFM_LIST_OPTIONS=1 "$PROG" > opts.txt
+# The list is printed after parsing, so the command line must parse.
+NFM_LIST_OPTIONS=1 "$PROG" unused.pcap unused.csv > opts.txt
+[ "$(wc -l < opts.txt)" -ge 20 ] && ok || bad "NFM_LIST_OPTIONS lists the options"
 missing=""
 for o in $(cat opts.txt); do
 	grep -q -- "$o" help.txt || missing="$missing help:$o"
