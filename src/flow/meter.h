@@ -89,8 +89,13 @@ const struct nfm_flow_record *nfm_meter_oldest(const struct nfm_meter *m);
  * input; nfm_meter_finish does it). */
 void nfm_meter_flush_fragments(struct nfm_meter *m);
 int nfm_meter_expire_oldest(struct nfm_meter *m);
-/* dst += src (peaks add up: shards hold disjoint flows). */
+/* dst += src. Peaks add up (shards hold disjoint flows): the sum bounds the flows held at
+ * once from above; nfm_pipeline_counters replaces it with a tighter bound. */
 void nfm_counters_add(struct nfm_counters *dst, const struct nfm_counters *src);
 uint64_t nfm_meter_active_flows(const struct nfm_meter *m);
+/* The most flows held at once since the previous call (since creation for the first);
+ * the next window starts with the flows held now. Lets a pipeline add up its shards'
+ * peaks over each batch instead of over the whole input. */
+uint64_t nfm_meter_take_window_peak(struct nfm_meter *m);
 
 #endif
