@@ -29,6 +29,7 @@ struct nfm_outputs {
 	size_t preview_n;
 	const char *source_file;  /* current input for the source_file column */
 	uint64_t flows;
+	uint64_t evicted;         /* flows written early by the active-flow cap */
 	uint64_t packets;
 	int failed;
 	struct nfm_error err;
@@ -264,6 +265,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	if (status == NFM_INPUT_OUTPUT_FAILED)
 		fprintf(stderr, "nexusflowmeter: %s\n", o->err.msg);
 	o->packets += mcnt->packets;
+	o->evicted += mcnt->flows_by_reason[NFM_END_EVICTED];
 	if (o->report) {
 		const char *fmt = nfm_source_format(src) == NFM_CAPFMT_PCAPNG ? "pcapng" : "pcap";
 		const char *comp = nfm_source_compression(src) == NFM_COMP_GZIP ? "+gzip"
@@ -273,10 +275,11 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 		nfm_report_add_input(o->report, display, fmtbuf, mcnt, nfm_source_stats(src), status_msg);
 	}
 	if (cli->verbose)
-		fprintf(stderr, "nexusflowmeter: %s: %llu packets, %llu flows written, peak %llu active flows\n",
+		fprintf(stderr, "nexusflowmeter: %s: %llu packets, %llu flows written, peak %llu active flows, %llu evicted\n",
 			display, (unsigned long long)mcnt->packets,
 			(unsigned long long)mcnt->flows_written,
-			(unsigned long long)mcnt->peak_active_flows);
+			(unsigned long long)mcnt->peak_active_flows,
+			(unsigned long long)mcnt->flows_by_reason[NFM_END_EVICTED]);
 	nfm_pipeline_free(pl);
 	nfm_source_close(src);
 	return status;
@@ -326,9 +329,14 @@ int nfm_outputs_close(struct nfm_outputs *o, bool commit)
 		}
 		if (rc == 0 && !cli->quiet) {
 			double rate = secs > 0 ? (double)o->packets / secs : 0;
-			fprintf(stderr, "nexusflowmeter: %llu packets, %llu flows -> %s%s in %.2f s (%.2f M packets/s)\n",
+			fprintf(stderr, "nexusflowmeter: %llu packets, %llu flows -> %s%s in %.2f s (%.2f M packets/s)",
 				(unsigned long long)o->packets, (unsigned long long)o->flows, o->path,
 				cli->split ? "_<protocol>.*" : "", secs, rate / 1e6);
+			/* Which flows the cap writes early depends on the worker count. */
+			if (o->evicted)
+				fprintf(stderr, "; %llu evicted by the active-flow cap (records depend on --max-workers)",
+					(unsigned long long)o->evicted);
+			fputc('\n', stderr);
 		}
 	} else {
 		nfm_exporter_abort(o->main);

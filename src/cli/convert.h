@@ -24,8 +24,9 @@ struct nfm_outputs;
 struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const char *path,
 				     const char *report_base, bool with_source_column);
 /* Converts one capture into the outputs with `workers` flow-worker threads (the records
- * are the same for any count). display is the name used in messages and in the
- * source_file column. stop is polled to honour SIGINT/SIGTERM. */
+ * are the same for any count unless the active-flow cap evicts flows). display is the
+ * name used in messages and in the source_file column. stop is polled to honour
+ * SIGINT/SIGTERM. */
 enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_cli *cli,
 					const char *path, const char *display,
 					volatile sig_atomic_t *stop, bool progress, unsigned workers);

@@ -86,7 +86,7 @@ static const struct opt options[] = {
 	  "nexusflowmeter capture.pcap flows.csv --active-timeout 300",
 	  .kind = K_SECONDS, .lo = 0, .hi = MAX_SECONDS },
 	{ O_MAX_WORKERS, "max-workers", NULL, "N",
-	  "Worker threads that meter flows, each owning a shard of the flows (default: the number of CPU cores). The records written are the same for any N. With -d, up to N captures are converted at once, sharing the N workers.",
+	  "Worker threads that meter flows, each owning a shard of the flows (default: the number of CPU cores). The records written are identical for any N as long as no flow is evicted (the summary line and the report's end reasons say whether any was); with evictions they depend on N, so use --max-workers 1 for reproducible records under a cap. With -d, up to N captures are converted at once, sharing the N workers.",
 	  "nexusflowmeter capture.pcap flows.csv --max-workers 2",
 	  .kind = K_UINT, .lo = 1, .hi = 256 },
 	{ O_MAX_ACTIVE, "max-active-flows", NULL, "N",

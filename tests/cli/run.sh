@@ -195,7 +195,7 @@ usage_error "--split-by-protocol to stdout" capture.pcap - --split-by-protocol
 grep -q -- "--split-by-protocol" err && ok || bad "split to stdout: the error names the option"
 ! ls -- -_* > /dev/null 2>&1 && ok || bad "split to stdout created -_*.csv"
 
-# --- the active-flow cap is exact for any worker count ---
+# --- the active-flow cap is exact for any worker count, and evictions are reported ---
 # report_check JSON PYTHON-CONDITION-ON-f: f is the report's "flows" object
 report_check() {
 	python3 -c "import json,sys; f=json.load(open(sys.argv[1]))['flows']; sys.exit(0 if ($2) else 1)" "$1"
@@ -204,11 +204,15 @@ report_check() {
 expect_rc "cap 1, 8 workers" 0 $?
 report_check cap1_report.json "f['peak_active'] <= 1 and f['by_end_reason']['evicted'] > 0" && ok ||
 	bad "cap 1, 8 workers: report peak_active above the cap, or no eviction reported"
-grep -q 'peak 1 active flows$' err && ok || bad "cap 1, 8 workers: verbose line: peak 1"
+grep -q 'peak 1 active flows, [1-9][0-9]* evicted$' err && ok || bad "cap 1, 8 workers: verbose line: peak 1, evictions"
+grep -q ' -> cap1.csv .*; [1-9][0-9]* evicted by the active-flow cap (records depend on --max-workers)$' err && ok ||
+	bad "cap 1, 8 workers: the summary line says flows were evicted"
 "$PROG" capture.pcap cap1w1.csv --max-active-flows 1 --max-workers 1 --no-report -q 2>err
 cmp -s cap1.csv cap1w1.csv && ok || bad "a cap of 1 uses one worker, whatever --max-workers"
 "$PROG" capture.pcap cap5.csv --max-active-flows 5 --max-workers 2 2>err
 report_check cap5_report.json "f['peak_active'] == 5" && ok || bad "cap 5, 2 workers: quotas add up to the cap"
+"$PROG" capture.pcap nocap.csv --no-report --max-workers 2 2>err
+! grep -q 'evicted' err && ok || bad "no cap reached: the summary line mentions evictions"
 
 # --- SIGINT: clean stop, no output under the final name ---
 "$ROOT/$BUILD/nfm-gencap" --packets 3000000 --seed 3 big.pcap >/dev/null 2>&1
