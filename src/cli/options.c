@@ -321,6 +321,24 @@ static int parse_seconds(const char *s, uint64_t lo, uint64_t hi, uint64_t *ns)
 	return SECONDS_OK;
 }
 
+/* val as it can be shown on one line: control bytes as \xNN, at most ~120 bytes. */
+static const char *printable(const char *val, char *buf, size_t size)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)val; *p && n + 8 < size; p++) {
+		if (n > 120) {
+			n += (size_t)snprintf(buf + n, size - n, "...");
+			break;
+		}
+		if (*p < 0x20 || *p == 0x7f)
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *p);
+		else
+			buf[n++] = (char)*p;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 struct name_bits {
 	const char *name;
 	unsigned bits;
@@ -351,7 +369,9 @@ static int parse_list(const char *s, const struct name_bits *names, size_t n_nam
 			if (strlen(names[k].name) == n && strncasecmp(p, names[k].name, n) == 0)
 				break;
 		if (k == n_names) {
-			snprintf(why, why_size, "unknown name '%.*s'", (int)(n > 64 ? 64 : n), p);
+			char name[72], shown[160];
+			snprintf(name, sizeof name, "%.*s", (int)(n > 64 ? 64 : n), p);
+			snprintf(why, why_size, "unknown name '%s'", printable(name, shown, sizeof shown));
 			return -1;
 		}
 		m |= names[k].bits;
@@ -368,7 +388,7 @@ static int parse_list(const char *s, const struct name_bits *names, size_t n_nam
 static int bad_value(FILE *err, const struct opt *o, const char *name, const char *val,
 		     const char *why)
 {
-	char expect[384];
+	char expect[384], shown[160];
 	switch (o->kind) {
 	case K_UINT:
 		snprintf(expect, sizeof expect, "a whole number from %llu to %llu (decimal digits only)",
@@ -395,15 +415,16 @@ static int bad_value(FILE *err, const struct opt *o, const char *name, const cha
 		snprintf(expect, sizeof expect, "a directory name");
 		break;
 	}
-	return bad(err, "%s: invalid value '%s'%s%s%s: expected %s", name, val, why ? " (" : "",
-		   why ? why : "", why ? ")" : "", expect);
+	return bad(err, "%s: invalid value '%s'%s%s%s: expected %s", name,
+		   printable(val, shown, sizeof shown), why ? " (" : "", why ? why : "", why ? ")" : "",
+		   expect);
 }
 
 static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, const char *val,
 		 FILE *err)
 {
 	uint64_t u = 0;
-	char why[96];
+	char why[256];
 	switch (o->kind) {
 	case K_FLAG:
 		break;

@@ -162,6 +162,11 @@ bad_value --chunk-size 4194305 4194304
 bad_value --quick-preview 100001 100000
 for v in tcp, ,tcp tcp,,udp '' , 'tcp, udp' foo tcp,foo; do bad_value --protocols "$v" icmpv6; done
 bad_value -of parquet xlsx
+# a control byte in a value is shown escaped: the error stays one line
+"$PROG" capture.pcap x.csv --flow-timeout $'5\n' 2>err; expect_rc "newline in a number" 2 $?
+[ "$(wc -l < err)" -eq 4 ] && grep -qF "'5\\x0a'" err && ok || bad "newline in a number: one error line"
+"$PROG" capture.pcap x.csv --protocols $'tcp,x\ny' 2>err; expect_rc "newline in a list" 2 $?
+[ "$(wc -l < err)" -eq 4 ] && grep -qF "unknown name 'x\\x0ay'" err && ok || bad "newline in a list: one error line"
 for v in 0 0.000 0.0000000005 2.5 007 1000000000 1000000000.000; do good_value --flow-timeout "$v"; done
 good_value --active-timeout 0.25
 good_value --max-workers 256
