@@ -26,6 +26,7 @@ struct nfm_outputs {
 	size_t preview_n;
 	const char *source_file;  /* current input for the source_file column */
 	uint64_t flows;
+	uint64_t evicted;         /* flows written early by the active-flow cap */
 	uint64_t packets;
 	int failed;
 	struct nfm_error err;
@@ -232,6 +233,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	if (status == NFM_INPUT_OUTPUT_FAILED)
 		nfm_msg("%s", o->err.msg);
 	o->packets += mcnt->packets;
+	o->evicted += mcnt->flows_by_reason[NFM_END_EVICTED];
 	if (o->report) {
 		const char *fmt = nfm_source_format(src) == NFM_CAPFMT_PCAPNG ? "pcapng" : "pcap";
 		const char *comp = nfm_source_compression(src) == NFM_COMP_GZIP ? "+gzip"
@@ -241,9 +243,10 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 		nfm_report_add_input(o->report, display, fmtbuf, mcnt, nfm_source_stats(src), status_msg);
 	}
 	if (cli->verbose)
-		nfm_msg("%s: %llu packets, %llu flows, peak %llu active flows", display,
+		nfm_msg("%s: %llu packets, %llu flows, peak %llu active flows, %llu evicted", display,
 			(unsigned long long)mcnt->packets, (unsigned long long)mcnt->flows_written,
-			(unsigned long long)mcnt->peak_active_flows);
+			(unsigned long long)mcnt->peak_active_flows,
+			(unsigned long long)mcnt->flows_by_reason[NFM_END_EVICTED]);
 	nfm_pipeline_free(pl);
 	nfm_source_close(src);
 	return status;
@@ -309,9 +312,14 @@ int nfm_outputs_close(struct nfm_outputs *o, bool commit)
 		if (!cli->quiet) {
 			double secs = elapsed_since(&o->t0); /* the whole run, packaging included */
 			double rate = secs > 0 ? (double)o->packets / secs : 0;
-			nfm_msg("%llu packets, %llu flows -> %s%s in %.2f s (%.2f M packets/s)",
+			/* Which flows the cap writes early depends on the worker count. */
+			char ev[128] = "";
+			if (o->evicted)
+				snprintf(ev, sizeof ev, "; %llu evicted by the active-flow cap (records depend on --max-workers)",
+					 (unsigned long long)o->evicted);
+			nfm_msg("%llu packets, %llu flows -> %s%s in %.2f s (%.2f M packets/s)%s",
 				(unsigned long long)o->packets, (unsigned long long)o->flows,
-				o->job->output, cli->split ? "_<protocol>.*" : "", secs, rate / 1e6);
+				o->job->output, cli->split ? "_<protocol>.*" : "", secs, rate / 1e6, ev);
 		}
 	}
 	nfm_report_free(o->report);

@@ -26,8 +26,9 @@ struct nfm_outputs;
 struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm_job *job,
 				     struct nfm_outreg *reg, bool with_source_column);
 /* Converts one capture into the outputs with `workers` flow-worker threads (the records
- * are the same for any count). display is the name used in messages and in the
- * source_file column. stop is polled: nonzero ends the conversion (interrupted). */
+ * are the same for any count unless the active-flow cap evicts flows). display is the
+ * name used in messages and in the source_file column. stop is polled: nonzero ends
+ * the conversion (interrupted). */
 enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_cli *cli,
 					const char *path, const char *display,
 					const atomic_int *stop, bool progress, unsigned workers);

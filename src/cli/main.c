@@ -179,6 +179,16 @@ static int run_batch(struct run *r)
 	if (threads == 0)
 		threads = 1;
 	r->flow_workers = total / threads ? total / threads : 1;
+	/* Captures converted at once share the active-flow cap, so the flows held stay
+	 * within it (each capture's quota at least one per flow worker). */
+	struct nfm_cli shared = *cli;
+	uint64_t cap = cli->meter.max_active_flows;
+	if (cap) {
+		shared.meter.max_active_flows = cap / threads;
+		if (shared.meter.max_active_flows < r->flow_workers)
+			shared.meter.max_active_flows = r->flow_workers;
+	}
+	r->cli = &shared;
 	pthread_t tids[256];
 	unsigned started = 0;
 	for (unsigned w = 1; w < threads; w++)
@@ -194,6 +204,7 @@ static int run_batch(struct run *r)
 		else if (r->status[i] != NFM_INPUT_OK)
 			failed++;
 	}
+	r->cli = cli;
 	size_t captures = r->plan.ncaptures;
 	if (!cli->quiet)
 		nfm_msg("%zu captures: %zu converted, %zu damaged, %zu failed", captures,
@@ -275,7 +286,7 @@ int main(int argc, char **argv)
 		return NFM_EXIT_ERROR;
 	}
 	if (cli.verbose)
-		nfm_msg("version %s: flow timeout %.3f s, active timeout %.3f s, max active flows %llu%s",
+		nfm_msg("version %s: flow timeout %.9g s, active timeout %.9g s, max active flows %llu%s",
 			NFM_VERSION, (double)cli.meter.idle_timeout_ns / 1e9,
 			(double)cli.meter.active_timeout_ns / 1e9,
 			(unsigned long long)cli.meter.max_active_flows,

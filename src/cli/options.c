@@ -1,7 +1,6 @@
 #include "cli/options.h"
 
-#include <errno.h>
-#include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +13,16 @@ enum opt_id {
 	O_QUIET, O_VERBOSE, O_HELP, O_VERSION,
 };
 
+/* What an option's value is; each kind has one parser and one error message. */
+enum opt_kind {
+	K_FLAG,    /* no value */
+	K_NAME,    /* a file or directory name: anything but empty */
+	K_UINT,    /* N: decimal digits only, from lo to hi */
+	K_SECONDS, /* SECONDS: digits with an optional fraction, from lo to hi seconds */
+	K_LIST,    /* LIST: comma-separated names (the option's name table) */
+	K_FORMAT,  /* one output format name */
+};
+
 struct opt {
 	enum opt_id id;
 	const char *lng;     /* without the leading dashes */
@@ -21,74 +30,102 @@ struct opt {
 	const char *arg;     /* metavariable, NULL for flags */
 	const char *help;
 	const char *example; /* NULL if the flag needs none */
+	enum opt_kind kind;
+	uint64_t lo, hi;     /* accepted range of K_UINT and K_SECONDS (seconds) */
 };
+
+#define MAX_SECONDS 1000000000u /* about 31.7 years */
 
 static const struct opt options[] = {
 	{ O_DIRECTORY, "directory", "-d", "DIR",
 	  "Convert every capture in DIR (*.pcap, *.pcapng, *.cap, case-insensitive, optionally .gz/.zst compressed; not recursive), in name order.",
-	  "nexusflowmeter -d ./pcaps/ -c ./out/" },
+	  "nexusflowmeter -d ./pcaps/ -c ./out/",
+	  .kind = K_NAME },
 	{ O_OUTPUT_DIR, "output-dir", "-c", "DIR",
 	  "Directory for the outputs of -d (created if missing; default: DIR of -d). Each capture NAME.pcap becomes NAME.csv (or .json/.jsonl/.xlsx).",
-	  "nexusflowmeter -d ./pcaps/ -c ./out/ --output-format json" },
+	  "nexusflowmeter -d ./pcaps/ -c ./out/ --output-format json",
+	  .kind = K_NAME },
 	{ O_MERGE, "merge", NULL, NULL,
 	  "With -d: write all flows into one file (OUTPUT_DIR/merged_flows.EXT, or the output_file given) with an extra source_file column. Flows are never merged across captures.",
-	  "nexusflowmeter -d ./pcaps/ -c ./out/ --merge" },
+	  "nexusflowmeter -d ./pcaps/ -c ./out/ --merge",
+	  .kind = K_FLAG },
 	{ O_PROTOCOLS, "protocols", NULL, "LIST",
-	  "Comma-separated protocols to keep: tcp, udp, icmp (ICMP and ICMPv6), arp, dns (TCP/UDP port 53, 5353 mDNS, 5355 LLMNR), other (any other IP protocol), all. Default: all.",
-	  "nexusflowmeter capture.pcap tcp_flows.csv --protocols tcp,dns" },
+	  "Protocols to keep, as a LIST: tcp, udp, icmp (ICMP and ICMPv6), icmpv6 (the same as icmp), arp, dns (TCP/UDP port 53, 5353 mDNS, 5355 LLMNR), other (any other IP protocol), all. Default: all.",
+	  "nexusflowmeter capture.pcap tcp_flows.csv --protocols tcp,dns",
+	  .kind = K_LIST },
 	{ O_MAX_FLOWS, "max-flows", NULL, "N",
 	  "Meter only the first N flows of each capture (by first packet); packets of later flows are counted in the report. Reading stops early once those N flows are complete.",
-	  "nexusflowmeter capture.pcap flows.csv --max-flows 1000" },
+	  "nexusflowmeter capture.pcap flows.csv --max-flows 1000",
+	  .kind = K_UINT, .lo = 1, .hi = UINT64_MAX },
 	{ O_FORMAT, "output-format", "-of", "FMT",
-	  "Output format: csv, json, jsonl or xlsx. Default: from the output file's extension, else csv.",
-	  "nexusflowmeter capture.pcap flows.json -of json" },
+	  "Output format, case-insensitive: csv, json, jsonl (or ndjson) or xlsx (or excel). Default: from the output file's extension, else csv.",
+	  "nexusflowmeter capture.pcap flows.json -of json",
+	  .kind = K_FORMAT },
 	{ O_PREVIEW, "quick-preview", NULL, "N",
 	  "Print the first N flows as an aligned table on standard output (standard error when the output is standard output), then finish the conversion. Never prompts.",
-	  "nexusflowmeter capture.pcap flows.csv --quick-preview 5" },
+	  "nexusflowmeter capture.pcap flows.csv --quick-preview 5",
+	  .kind = K_UINT, .lo = 1, .hi = 100000 },
 	{ O_SPLIT, "split-by-protocol", NULL, NULL,
-	  "Write one file per protocol that has flows: OUTPUT_tcp.EXT, OUTPUT_udp.EXT, OUTPUT_icmp.EXT, OUTPUT_icmpv6.EXT, OUTPUT_arp.EXT, OUTPUT_sctp.EXT, OUTPUT_other.EXT.",
-	  "nexusflowmeter capture.pcap flows --split-by-protocol" },
+	  "Write one file per protocol that has flows: OUTPUT_tcp.EXT, OUTPUT_udp.EXT, OUTPUT_icmp.EXT, OUTPUT_icmpv6.EXT, OUTPUT_arp.EXT, OUTPUT_sctp.EXT, OUTPUT_other.EXT. Needs a file name: not with output_file -.",
+	  "nexusflowmeter capture.pcap flows --split-by-protocol",
+	  .kind = K_FLAG },
 	{ O_STREAM, "stream", NULL, NULL,
 	  "Accepted for compatibility. Streaming is always on: packets are read once, and flows are written as they expire, so memory depends on active flows, not on file size.",
-	  "nexusflowmeter capture.pcap flows.csv --stream" },
+	  "nexusflowmeter capture.pcap flows.csv --stream",
+	  .kind = K_FLAG },
 	{ O_CHUNK, "chunk-size", NULL, "MB",
-	  "Memory budget for active flow state, in MiB (default 1024). When it is reached the flow idle for the longest is written early (end_reason evicted) and counted in the report.",
-	  "nexusflowmeter capture.pcap flows.csv --chunk-size 512" },
+	  "Memory budget for active flow state, in MiB (default 1024): sets the cap of --max-active-flows to 2048 flows per MiB. When it is reached the flow idle for the longest in its worker's shard is written early (end_reason evicted) and counted in the report.",
+	  "nexusflowmeter capture.pcap flows.csv --chunk-size 512",
+	  .kind = K_UINT, .lo = 1, .hi = 4194304 },
 	{ O_FLOW_TIMEOUT, "flow-timeout", NULL, "SECONDS",
-	  "Idle timeout: a flow with no packet for longer than this is written and a later packet starts a new flow (default 60; 0 disables; fractions allowed).",
-	  "nexusflowmeter capture.pcap flows.csv --flow-timeout 120" },
+	  "Idle timeout: a flow with no packet for longer than this is written and a later packet starts a new flow (default 60; 0 disables).",
+	  "nexusflowmeter capture.pcap flows.csv --flow-timeout 120",
+	  .kind = K_SECONDS, .lo = 0, .hi = MAX_SECONDS },
 	{ O_ACTIVE_TIMEOUT, "active-timeout", NULL, "SECONDS",
 	  "Active timeout: a flow open longer than this is written and continues as a new flow (default 1800; 0 disables).",
-	  "nexusflowmeter capture.pcap flows.csv --active-timeout 300" },
+	  "nexusflowmeter capture.pcap flows.csv --active-timeout 300",
+	  .kind = K_SECONDS, .lo = 0, .hi = MAX_SECONDS },
 	{ O_MAX_WORKERS, "max-workers", NULL, "N",
-	  "Worker threads that meter flows, each owning a shard of the flows (default: the number of CPU cores). The records written are the same for any N. With -d, up to N captures are converted at once, sharing the N workers.",
-	  "nexusflowmeter capture.pcap flows.csv --max-workers 2" },
+	  "Worker threads that meter flows, each owning a shard of the flows (default: the number of CPU cores). The records written are identical for any N as long as no flow is evicted (the summary line and the report's end reasons say whether any was); with evictions they depend on N, so use --max-workers 1 for reproducible records under a cap. With -d, up to N captures are converted at once, sharing the N workers.",
+	  "nexusflowmeter capture.pcap flows.csv --max-workers 2",
+	  .kind = K_UINT, .lo = 1, .hi = 256 },
 	{ O_MAX_ACTIVE, "max-active-flows", NULL, "N",
-	  "Hard cap on flows held at once (default: derived from --chunk-size); beyond it the flow idle for the longest is written early.",
-	  "nexusflowmeter capture.pcap flows.csv --max-active-flows 100000" },
+	  "Hard cap on flows held at once by a conversion (default: derived from --chunk-size). It is shared out exactly among the workers, and a cap below --max-workers uses as many workers as the cap; a full worker writes the flow idle for the longest in its shard early (end_reason evicted).",
+	  "nexusflowmeter capture.pcap flows.csv --max-active-flows 100000",
+	  .kind = K_UINT, .lo = 1, .hi = UINT64_MAX },
 	{ O_REPORT_DIR, "report-dir", NULL, "DIR",
 	  "Directory for the analysis reports NAME_report.txt and NAME_report.json (default: beside the output).",
-	  "nexusflowmeter capture.pcap flows.csv --report-dir ./reports/" },
+	  "nexusflowmeter capture.pcap flows.csv --report-dir ./reports/",
+	  .kind = K_NAME },
 	{ O_NO_REPORT, "no-report", NULL, NULL, "Do not write the analysis reports.",
-	  "nexusflowmeter capture.pcap flows.csv --no-report" },
+	  "nexusflowmeter capture.pcap flows.csv --no-report",
+	  .kind = K_FLAG },
 	{ O_EXTENDED, "extended", NULL, NULL,
 	  "Add the extended columns (ip_version, vlan_id, end_reason, tunnel_type, tunnel_src, tunnel_dst, tunnel_id) after the 34 standard ones.",
-	  "nexusflowmeter capture.pcap flows.csv --extended" },
+	  "nexusflowmeter capture.pcap flows.csv --extended",
+	  .kind = K_FLAG },
 	{ O_NO_TUNNELS, "no-tunnels", NULL, NULL,
 	  "Do not look inside tunnels (GRE, ERSPAN, IP-in-IP, VXLAN, Geneve, GTP-U, Teredo, L2TP, MPLS-in-UDP): key tunnelled packets on their outermost IP header instead of the innermost.",
-	  "nexusflowmeter capture.pcap flows.csv --no-tunnels" },
+	  "nexusflowmeter capture.pcap flows.csv --no-tunnels",
+	  .kind = K_FLAG },
 	{ O_LIST_COLUMNS, "list-columns", NULL, NULL,
 	  "Print every output column with its unit and meaning, then exit.",
-	  "nexusflowmeter --list-columns" },
+	  "nexusflowmeter --list-columns",
+	  .kind = K_FLAG },
 	{ O_NO_PROGRESS, "no-progress", NULL, NULL,
 	  "Never draw the progress bar (it is drawn only when standard error is a terminal).",
-	  NULL },
-	{ O_QUIET, "quiet", "-q", NULL, "Print only warnings and errors (no summary line).", NULL },
+	  NULL,
+	  .kind = K_FLAG },
+	{ O_QUIET, "quiet", "-q", NULL, "Print only warnings and errors (no summary line).", NULL,
+	  .kind = K_FLAG },
 	{ O_VERBOSE, "verbose", "-v", NULL,
 	  "Print the settings, per-capture details and the report summary on standard error.",
-	  "nexusflowmeter capture.pcap flows.csv --verbose" },
-	{ O_HELP, "help", "-h", NULL, "Show this help and exit.", NULL },
-	{ O_VERSION, "version", "-V", NULL, "Show the version and exit.", NULL },
+	  "nexusflowmeter capture.pcap flows.csv --verbose",
+	  .kind = K_FLAG },
+	{ O_HELP, "help", "-h", NULL, "Show this help and exit.", NULL,
+	  .kind = K_FLAG },
+	{ O_VERSION, "version", "-V", NULL, "Show the version and exit.", NULL,
+	  .kind = K_FLAG },
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -99,6 +136,25 @@ void nfm_cli_usage(FILE *fp)
 	      "       nexusflowmeter [options] -d DIR [-c OUTPUT_DIR] [--merge]\n"
 	      "Try 'nexusflowmeter --help' for more information.\n",
 	      fp);
+}
+
+/* Prints text wrapped at ~76 columns with an 8-column indent. */
+static void wrap(FILE *fp, const char *s)
+{
+	while (*s) {
+		size_t n = strlen(s);
+		if (n > 68) {
+			n = 68;
+			while (n > 0 && s[n] != ' ')
+				n--;
+			if (n == 0)
+				n = 68;
+		}
+		fprintf(fp, "        %.*s\n", (int)n, s);
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
 }
 
 void nfm_cli_help(FILE *fp)
@@ -123,25 +179,30 @@ void nfm_cli_help(FILE *fp)
 			snprintf(head, sizeof head, "--%s%s%s", o->lng, o->arg ? " " : "",
 				 o->arg ? o->arg : "");
 		fprintf(fp, "  %s\n", head);
-		/* wrap the help text at ~76 columns, indented */
-		const char *s = o->help;
-		while (*s) {
-			size_t n = strlen(s);
-			if (n > 68) {
-				n = 68;
-				while (n > 0 && s[n] != ' ')
-					n--;
-				if (n == 0)
-					n = 68;
-			}
-			fprintf(fp, "        %.*s\n", (int)n, s);
-			s += n;
-			while (*s == ' ')
-				s++;
-		}
+		char text[640];
+		if (o->kind == K_UINT || o->kind == K_SECONDS)
+			snprintf(text, sizeof text, "%s %s: %llu to %llu.", o->help, o->arg,
+				 (unsigned long long)o->lo, (unsigned long long)o->hi);
+		else
+			snprintf(text, sizeof text, "%s", o->help);
+		wrap(fp, text);
 		if (o->example)
 			fprintf(fp, "        e.g. %s\n", o->example);
 	}
+	fputs("\nvalues:\n"
+	      "  N        a whole number (also MB): decimal digits only, no sign, spaces,\n"
+	      "           0x or exponent; within the range given for the option.\n"
+	      "  SECONDS  digits with an optional fraction (60, 2.5, 0.001): no sign, spaces,\n"
+	      "           0x or exponent; 0 to 1000000000, kept to the nanosecond (rounded to\n"
+	      "           the nearest); a value that is not 0 but rounds to 0 ns is an error,\n"
+	      "           since 0 disables the timeout.\n"
+	      "  LIST     names separated by commas, case-insensitive (tcp,DNS): no spaces and\n"
+	      "           no empty name ('tcp,' ',tcp' and 'tcp,,udp' are errors).\n"
+	      "  FMT      one name, case-insensitive.\n"
+	      "  DIR, pcap_file, output_file: any name but an empty one.\n"
+	      "  A bad value is a usage error (exit 2) naming the option, the value and what\n"
+	      "  is accepted.\n",
+	      fp);
 	fputs("\nexit status: 0 success; 1 an input could not be read or an output not written;\n"
 	      "2 bad command line; 3 outputs written but an input was damaged (flows up to the\n"
 	      "damage are kept) or some inputs of -d failed; 130 interrupted.\n"
@@ -171,76 +232,226 @@ static const struct opt *find_short(const char *s)
 	return NULL;
 }
 
-static int bad(FILE *err, const char *fmt, const char *a, const char *b)
+/* Prints one error line and the short usage; returns NFM_EXIT_USAGE. */
+__attribute__((format(printf, 2, 3)))
+static int bad(FILE *err, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
 	fputs("nexusflowmeter: ", err);
-	fprintf(err, fmt, a, b);
+	vfprintf(err, fmt, ap);
 	fputc('\n', err);
+	va_end(ap);
 	nfm_cli_usage(err);
 	return NFM_EXIT_USAGE;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
+/* ---- values: one parser per kind (the syntax is in --help, the man page, README) ---- */
+
+static int is_digit(char c)
 {
-	if (!s || !*s || *s == '-' || *s == '+')
+	return c >= '0' && c <= '9';
+}
+
+/* N: decimal digits only, from lo to hi. */
+static int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
 		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end)
+	for (; *s; s++) {
+		if (!is_digit(*s))
+			return -1;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (v < lo || v > hi)
 		return -1;
 	*out = v;
 	return 0;
 }
 
-static int parse_seconds(const char *s, uint64_t *ns)
+enum { SECONDS_OK, SECONDS_BAD, SECONDS_BELOW_NS };
+
+/* SECONDS: digits with an optional fraction ("60", "0.25"), from lo to hi seconds,
+ * converted exactly to nanoseconds rounded to the nearest (half up). A value that is not
+ * zero but rounds to 0 ns is refused rather than taken as 0 (which means off). */
+static int parse_seconds(const char *s, uint64_t lo, uint64_t hi, uint64_t *ns)
 {
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -1;
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < 0 || v > 1e9)
-		return -1;
-	*ns = (uint64_t)llround(v * 1e9);
-	return 0;
+	uint64_t whole = 0, frac = 0;
+	unsigned frac_digits = 0, round_up = 0;
+	int nonzero = 0, over = 0;
+	if (!is_digit(*s))
+		return SECONDS_BAD;
+	for (; is_digit(*s); s++) {
+		nonzero |= *s != '0';
+		if (whole > hi)
+			over = 1;
+		else
+			whole = whole * 10 + (unsigned)(*s - '0');
+	}
+	if (*s == '.') {
+		s++;
+		if (!is_digit(*s))
+			return SECONDS_BAD;
+		for (; is_digit(*s); s++) {
+			nonzero |= *s != '0';
+			if (frac_digits < 9)
+				frac = frac * 10 + (unsigned)(*s - '0');
+			else if (frac_digits == 9)
+				round_up = *s >= '5';
+			if (frac_digits < 10)
+				frac_digits++;
+		}
+	}
+	if (*s)
+		return SECONDS_BAD;
+	for (unsigned i = frac_digits; i < 9; i++)
+		frac *= 10;
+	if (over || whole > hi)
+		return SECONDS_BAD;
+	uint64_t v = whole * 1000000000u + frac + round_up;
+	if (v > hi * 1000000000u || v < lo * 1000000000u)
+		return SECONDS_BAD;
+	if (v == 0 && nonzero)
+		return SECONDS_BELOW_NS;
+	*ns = v;
+	return SECONDS_OK;
 }
 
-static int parse_protocols(const char *s, unsigned *mask)
+/* val as it can be shown on one line: control bytes as \xNN, at most ~120 bytes. */
+static const char *printable(const char *val, char *buf, size_t size)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)val; *p && n + 8 < size; p++) {
+		if (n > 120) {
+			n += (size_t)snprintf(buf + n, size - n, "...");
+			break;
+		}
+		if (*p < 0x20 || *p == 0x7f)
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *p);
+		else
+			buf[n++] = (char)*p;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+struct name_bits {
+	const char *name;
+	unsigned bits;
+};
+
+static const struct name_bits protocol_names[] = {
+	{ "tcp", NFM_PROTO_TCP }, { "udp", NFM_PROTO_UDP }, { "icmp", NFM_PROTO_ICMP },
+	{ "icmpv6", NFM_PROTO_ICMP }, { "arp", NFM_PROTO_ARP }, { "dns", NFM_PROTO_DNS },
+	{ "other", NFM_PROTO_OTHER }, { "all", NFM_PROTO_ALL },
+};
+
+/* LIST: names separated by single commas, case-insensitive, no empty name anywhere.
+ * Returns 0 with the OR of the names' bits, or -1 with the reason in why. */
+static int parse_list(const char *s, const struct name_bits *names, size_t n_names,
+		      unsigned *out, char *why, size_t why_size)
 {
 	unsigned m = 0;
-	const char *p = s;
-	while (*p) {
+	for (const char *p = s;; p++) {
 		size_t n = strcspn(p, ",");
-		struct {
-			const char *name;
-			unsigned bits;
-		} names[] = {
-			{ "tcp", NFM_PROTO_TCP }, { "udp", NFM_PROTO_UDP }, { "icmp", NFM_PROTO_ICMP },
-			{ "icmpv6", NFM_PROTO_ICMP }, { "arp", NFM_PROTO_ARP }, { "dns", NFM_PROTO_DNS },
-			{ "other", NFM_PROTO_OTHER }, { "all", NFM_PROTO_ALL },
-		};
+		if (n == 0) {
+			snprintf(why, why_size, "empty name%s",
+				 p == s ? (*p ? " before the first comma" : "") :
+				 *p ? " between commas" : " after the last comma");
+			return -1;
+		}
 		size_t k;
-		for (k = 0; k < sizeof names / sizeof names[0]; k++)
+		for (k = 0; k < n_names; k++)
 			if (strlen(names[k].name) == n && strncasecmp(p, names[k].name, n) == 0)
 				break;
-		if (n == 0 || k == sizeof names / sizeof names[0])
+		if (k == n_names) {
+			char name[72], shown[160];
+			snprintf(name, sizeof name, "%.*s", (int)(n > 64 ? 64 : n), p);
+			snprintf(why, why_size, "unknown name '%s'", printable(name, shown, sizeof shown));
 			return -1;
+		}
 		m |= names[k].bits;
 		p += n;
-		if (*p == ',')
-			p++;
+		if (!*p)
+			break;
 	}
-	if (!m)
-		return -1;
-	*mask = m;
+	*out = m;
 	return 0;
 }
 
-static int apply(struct nfm_cli *cli, const struct opt *o, const char *shown, const char *val,
+/* An option's value was refused: one line naming the option, the value and what the
+ * option accepts. */
+static int bad_value(FILE *err, const struct opt *o, const char *name, const char *val,
+		     const char *why)
+{
+	char expect[384], shown[160];
+	switch (o->kind) {
+	case K_UINT:
+		snprintf(expect, sizeof expect, "a whole number from %llu to %llu (decimal digits only)",
+			 (unsigned long long)o->lo, (unsigned long long)o->hi);
+		break;
+	case K_SECONDS:
+		snprintf(expect, sizeof expect,
+			 "0 (off) or seconds from 0.000000001 to %llu (digits with an optional fraction, such as 60 or 0.5)",
+			 (unsigned long long)o->hi);
+		break;
+	case K_LIST: {
+		size_t n = (size_t)snprintf(expect, sizeof expect, "a comma-separated list of");
+		for (size_t k = 0; k < sizeof protocol_names / sizeof protocol_names[0]; k++)
+			n += (size_t)snprintf(expect + n, sizeof expect - n, "%s %s", k ? "," : "",
+					      protocol_names[k].name);
+		snprintf(expect + n, sizeof expect - n, " (case-insensitive; no spaces, no empty name)");
+		break;
+	}
+	case K_FORMAT:
+		snprintf(expect, sizeof expect,
+			 "csv, json, jsonl (or ndjson) or xlsx (or excel), case-insensitive");
+		break;
+	default:
+		snprintf(expect, sizeof expect, "a directory name");
+		break;
+	}
+	return bad(err, "%s: invalid value '%s'%s%s%s: expected %s", name,
+		   printable(val, shown, sizeof shown), why ? " (" : "", why ? why : "", why ? ")" : "",
+		   expect);
+}
+
+static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, const char *val,
 		 FILE *err)
 {
-	uint64_t u;
+	uint64_t u = 0;
+	char why[256];
+	switch (o->kind) {
+	case K_FLAG:
+		break;
+	case K_NAME:
+		if (!*val)
+			return bad_value(err, o, name, val, NULL);
+		break;
+	case K_UINT:
+		if (parse_uint(val, o->lo, o->hi, &u))
+			return bad_value(err, o, name, val, NULL);
+		break;
+	case K_SECONDS:
+		switch (parse_seconds(val, o->lo, o->hi, &u)) {
+		case SECONDS_OK: break;
+		case SECONDS_BELOW_NS:
+			return bad_value(err, o, name, val, "not 0, but rounds to 0 ns");
+		default:
+			return bad_value(err, o, name, val, NULL);
+		}
+		break;
+	case K_LIST:
+		break; /* parsed below with the option's names (--protocols is the one list) */
+	case K_FORMAT:
+		if (nfm_format_from_name(val, &cli->format))
+			return bad_value(err, o, name, val, NULL);
+		break;
+	}
 	switch (o->id) {
 	case O_DIRECTORY: cli->directory = val; break;
 	case O_OUTPUT_DIR: cli->output_dir = val; break;
@@ -258,47 +469,18 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *shown, co
 	case O_HELP: cli->help = true; break;
 	case O_VERSION: cli->version = true; break;
 	case O_PROTOCOLS:
-		if (parse_protocols(val, &cli->meter.protocols))
-			return bad(err, "%s: invalid protocol list '%s' (use tcp,udp,icmp,arp,dns,other,all)", shown, val);
+		if (parse_list(val, protocol_names, sizeof protocol_names / sizeof protocol_names[0],
+			       &cli->meter.protocols, why, sizeof why))
+			return bad_value(err, o, name, val, why);
 		break;
-	case O_MAX_FLOWS:
-		if (parse_u64(val, &u) || u == 0)
-			return bad(err, "%s: expected a positive integer, got '%s'", shown, val);
-		cli->meter.max_flows = u;
-		break;
-	case O_MAX_ACTIVE:
-		if (parse_u64(val, &u) || u == 0)
-			return bad(err, "%s: expected a positive integer, got '%s'", shown, val);
-		cli->meter.max_active_flows = u;
-		break;
-	case O_PREVIEW:
-		if (parse_u64(val, &u) || u == 0 || u > 100000)
-			return bad(err, "%s: expected an integer from 1 to 100000, got '%s'", shown, val);
-		cli->preview = u;
-		break;
-	case O_CHUNK:
-		if (parse_u64(val, &u) || u == 0 || u > (1u << 22))
-			return bad(err, "%s: expected a size in MiB from 1 to 4194304, got '%s'", shown, val);
-		cli->chunk_mb = u;
-		break;
-	case O_MAX_WORKERS:
-		if (parse_u64(val, &u) || u == 0 || u > 256)
-			return bad(err, "%s: expected an integer from 1 to 256, got '%s'", shown, val);
-		cli->workers = (unsigned)u;
-		break;
-	case O_FLOW_TIMEOUT:
-		if (parse_seconds(val, &cli->meter.idle_timeout_ns))
-			return bad(err, "%s: expected a number of seconds >= 0, got '%s'", shown, val);
-		break;
-	case O_ACTIVE_TIMEOUT:
-		if (parse_seconds(val, &cli->meter.active_timeout_ns))
-			return bad(err, "%s: expected a number of seconds >= 0, got '%s'", shown, val);
-		break;
-	case O_FORMAT:
-		if (nfm_format_from_name(val, &cli->format))
-			return bad(err, "%s: unknown format '%s' (use csv, json, jsonl or xlsx)", shown, val);
-		cli->have_format = true;
-		break;
+	case O_MAX_FLOWS: cli->meter.max_flows = u; break;
+	case O_MAX_ACTIVE: cli->meter.max_active_flows = u; break;
+	case O_PREVIEW: cli->preview = u; break;
+	case O_CHUNK: cli->chunk_mb = u; break;
+	case O_MAX_WORKERS: cli->workers = (unsigned)u; break;
+	case O_FLOW_TIMEOUT: cli->meter.idle_timeout_ns = u; break;
+	case O_ACTIVE_TIMEOUT: cli->meter.active_timeout_ns = u; break;
+	case O_FORMAT: cli->have_format = true; break;
 	}
 	return 0;
 }
@@ -328,20 +510,20 @@ int nfm_cli_parse(int argc, char **argv, struct nfm_cli *cli, FILE *err)
 			size_t len = eq ? (size_t)(eq - name) : strlen(name);
 			o = find_long(name, len);
 			if (!o)
-				return bad(err, "unknown option '%s'%s", a, "");
+				return bad(err, "unknown option '%s'", a);
 			if (eq) {
 				if (!o->arg)
-					return bad(err, "option '--%s' takes no value%s", o->lng, "");
+					return bad(err, "option '--%s' takes no value", o->lng);
 				val = eq + 1;
 			}
 		} else if (!only_positional && a[0] == '-' && a[1]) {
 			o = find_short(a);
 			if (!o)
-				return bad(err, "unknown option '%s'%s", a, "");
+				return bad(err, "unknown option '%s'", a);
 		}
 		if (!o) {
 			if (npos == 2)
-				return bad(err, "unexpected argument '%s'%s", a, "");
+				return bad(err, "unexpected argument '%s'", a);
 			positional[npos++] = a;
 			continue;
 		}
@@ -350,7 +532,10 @@ int nfm_cli_parse(int argc, char **argv, struct nfm_cli *cli, FILE *err)
 				return bad(err, "option '%s' needs a value (%s)", a, o->arg);
 			val = argv[++i];
 		}
-		int rc = apply(cli, o, a, val, err);
+		/* errors name the option as typed, without an =VALUE */
+		char name[64];
+		snprintf(name, sizeof name, "%s%s", a[1] == '-' ? "--" : "", a[1] == '-' ? o->lng : a);
+		int rc = apply(cli, o, name, val, err);
 		if (rc)
 			return rc;
 	}
@@ -360,27 +545,36 @@ int nfm_cli_parse(int argc, char **argv, struct nfm_cli *cli, FILE *err)
 	cli->output = positional[1];
 	if (cli->directory) {
 		if (cli->input && !cli->merge)
-			return bad(err, "with -d, give no pcap_file ('%s')%s", cli->input, "");
+			return bad(err, "with -d, give no pcap_file ('%s')", cli->input);
 		if (cli->input && cli->merge) {
 			/* -d DIR --merge OUT: the single positional names the merged output */
 			if (cli->output)
-				return bad(err, "with -d --merge, give at most one output file%s%s", "", "");
+				return bad(err, "with -d --merge, give at most one output file");
 			cli->output = cli->input;
 			cli->input = NULL;
 		}
 		if (cli->split)
-			return bad(err, "--split-by-protocol works on a single capture, not with -d%s%s", "", "");
+			return bad(err, "--split-by-protocol works on a single capture, not with -d");
 		if (cli->preview)
-			return bad(err, "--quick-preview works on a single capture, not with -d%s%s", "", "");
+			return bad(err, "--quick-preview works on a single capture, not with -d");
 	} else {
 		if (!cli->input)
-			return bad(err, "missing pcap_file (or -d DIR)%s%s", "", "");
+			return bad(err, "missing pcap_file (or -d DIR)");
 		if (!cli->output)
-			return bad(err, "missing output_file for '%s'%s", cli->input, "");
+			return bad(err, "missing output_file for '%s'", cli->input);
 		if (cli->merge)
-			return bad(err, "--merge needs -d DIR%s%s", "", "");
+			return bad(err, "--merge needs -d DIR");
 		if (cli->output_dir)
-			return bad(err, "-c/--output-dir needs -d DIR; give output_file instead%s%s", "", "");
+			return bad(err, "-c/--output-dir needs -d DIR; give output_file instead");
+		/* the per-protocol files are named after output_file */
+		if (cli->split && strcmp(cli->output, "-") == 0)
+			return bad(err, "--split-by-protocol: output_file '-' (standard output) cannot be split into files; give a base name such as flows");
 	}
+	/* An empty name would surface later as an I/O error (exit 1) or a file named after
+	 * nothing; it is a mistake on the command line. */
+	if (cli->input && !*cli->input)
+		return bad(err, "invalid pcap_file '': expected a capture file name, or - for standard input");
+	if (cli->output && !*cli->output)
+		return bad(err, "invalid output_file '': expected a file name, or - for standard output");
 	return 0;
 }

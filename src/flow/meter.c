@@ -67,6 +67,7 @@ struct nfm_meter {
 	int have_now;
 	int stop_rc;
 	uint64_t seq;
+	uint64_t window_peak; /* most flows held since nfm_meter_take_window_peak */
 	struct nfm_counters c;
 };
 
@@ -116,6 +117,13 @@ void nfm_meter_free(struct nfm_meter *m)
 
 const struct nfm_counters *nfm_meter_counters(const struct nfm_meter *m) { return &m->c; }
 uint64_t nfm_meter_active_flows(const struct nfm_meter *m) { return nfm_flow_table_count(m->table); }
+
+uint64_t nfm_meter_take_window_peak(struct nfm_meter *m)
+{
+	uint64_t peak = m->window_peak;
+	m->window_peak = nfm_flow_table_count(m->table);
+	return peak;
+}
 
 int nfm_meter_done(const struct nfm_meter *m)
 {
@@ -366,8 +374,12 @@ static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_
 	list_append(m, LIST_AGE, f, idx);
 	m->c.flows_created++;
 	uint64_t active = nfm_flow_table_count(m->table);
-	if (active > m->c.peak_active_flows)
-		m->c.peak_active_flows = active;
+	/* window_peak <= peak_active_flows: one compare while neither grows */
+	if (active > m->window_peak) {
+		m->window_peak = active;
+		if (active > m->c.peak_active_flows)
+			m->c.peak_active_flows = active;
+	}
 }
 
 /* Ports of a packet for the flow key: transport ports, the ICMP echo identifier in both,

@@ -102,12 +102,17 @@ const struct nfm_flow_record *nfm_meter_oldest(const struct nfm_meter *m);
  * input; nfm_meter_finish does it). */
 void nfm_meter_flush_fragments(struct nfm_meter *m);
 int nfm_meter_expire_oldest(struct nfm_meter *m);
-/* dst += src (peaks add up: shards hold disjoint flows). */
+/* dst += src. Peaks add up (shards hold disjoint flows): the sum bounds the flows held at
+ * once from above; nfm_pipeline_counters replaces it with a tighter bound. */
 void nfm_counters_add(struct nfm_counters *dst, const struct nfm_counters *src);
 /* Adds n packets of kind to a by-kind list (saturating). The list keeps the lowest
  * NFM_OPAQUE_KINDS kinds, so what it holds, and each count, is the same whatever the
  * order of the packets and however they were split between lists that are added up. */
 void nfm_opaque_add(struct nfm_opaque_count list[NFM_OPAQUE_KINDS], uint32_t kind, uint64_t n);
 uint64_t nfm_meter_active_flows(const struct nfm_meter *m);
+/* The most flows held at once since the previous call (since creation for the first);
+ * the next window starts with the flows held now. Lets a pipeline add up its shards'
+ * peaks over each batch instead of over the whole input. */
+uint64_t nfm_meter_take_window_peak(struct nfm_meter *m);
 
 #endif

@@ -32,6 +32,7 @@ struct slot {
 	struct nfm_packet *pk[NFM_PIPELINE_MAX_WORKERS];
 	uint32_t npk[NFM_PIPELINE_MAX_WORKERS];
 	struct recbuf out[NFM_PIPELINE_MAX_WORKERS];
+	uint64_t peak[NFM_PIPELINE_MAX_WORKERS]; /* most flows each worker held in the batch */
 };
 
 struct worker {
@@ -71,6 +72,7 @@ struct nfm_pipeline {
 	/* writer side */
 	const struct nfm_flow_record **order;
 	size_t order_cap;
+	uint64_t peak;         /* highest sum of the workers' peaks over one batch */
 };
 
 static int get_stop(struct nfm_pipeline *pl)
@@ -125,6 +127,7 @@ static void *worker_main(void *arg)
 				pthread_mutex_unlock(&pl->mu);
 			}
 		}
+		s->peak[w->id] = nfm_meter_take_window_peak(w->meter);
 		pthread_mutex_lock(&pl->mu);
 		if (rc && !pl->stop_rc)
 			pl->stop_rc = rc;
@@ -211,6 +214,17 @@ static void *writer_main(void *arg)
 		int stopped = pl->stop_rc != 0;
 		pthread_mutex_unlock(&pl->mu);
 
+		/* Flows held at once: at every point of this batch, each worker held at most
+		 * its peak in the batch, so their sum bounds the whole's peak from above; it
+		 * exceeds it by at most the flows created in the batch, since every worker
+		 * started the batch holding the flows it held at a common point of the input
+		 * (the end of the previous batch). */
+		uint64_t held = 0;
+		for (unsigned w = 0; w < pl->nw; w++)
+			held += s->peak[w];
+		if (held > pl->peak)
+			pl->peak = held;
+
 		int rc = 0;
 		if (!stopped)
 			rc = write_batch(pl, s);
@@ -273,6 +287,11 @@ struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm
 		pl->nw = NFM_PIPELINE_MAX_WORKERS;
 	if (cfg->meter.max_flows) /* a global first-N rule needs one flow table */
 		pl->nw = 1;
+	/* The flow cap is shared out exactly (quotas add up to it), at least one flow per
+	 * worker: so no more workers than the cap. */
+	uint64_t cap = cfg->meter.max_active_flows;
+	if (cap && pl->nw > cap)
+		pl->nw = (unsigned)cap;
 	pl->sink = sink;
 	pl->sink_ctx = sink_ctx;
 	pthread_mutex_init(&pl->mu, NULL);
@@ -280,12 +299,6 @@ struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm
 	pthread_cond_init(&pl->cv_write, NULL);
 	pthread_cond_init(&pl->cv_free, NULL);
 
-	struct nfm_meter_config mc = cfg->meter;
-	if (mc.max_active_flows) {
-		mc.max_active_flows /= pl->nw;
-		if (!mc.max_active_flows)
-			mc.max_active_flows = 1;
-	}
 	for (unsigned i = 0; i < SLOTS; i++) {
 		pl->slots[i].batch_no = UINT64_MAX;
 		for (unsigned w = 0; w < pl->nw; w++) {
@@ -295,6 +308,9 @@ struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm
 		}
 	}
 	for (unsigned w = 0; w < pl->nw; w++) {
+		struct nfm_meter_config mc = cfg->meter;
+		if (cap)
+			mc.max_active_flows = cap / pl->nw + (w < cap % pl->nw);
 		pl->w[w].pl = pl;
 		pl->w[w].id = w;
 		pl->w[w].meter = nfm_meter_new(&mc, worker_sink, &pl->w[w]);
@@ -490,6 +506,7 @@ void nfm_pipeline_counters(const struct nfm_pipeline *pl, struct nfm_counters *o
 	for (unsigned w = 0; w < pl->nw; w++)
 		if (pl->w[w].meter)
 			nfm_counters_add(out, nfm_meter_counters(pl->w[w].meter));
+	out->peak_active_flows = pl->peak; /* tighter than the shards' sum */
 	/* Time is global: the reader saw every frame in order. */
 	out->first_ts_ns = pl->rc.first_ts_ns;
 	out->last_ts_ns = pl->rc.last_ts_ns;

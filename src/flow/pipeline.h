@@ -8,8 +8,11 @@
  * ends in the same batch whatever the number of workers. The writer emits the flows that
  * ended in one batch in the order of their first packet, and the flows still open at
  * the end of the input in the order of their first packet. The records written are
- * therefore the same, in the same order, for any worker count (eviction by
- * max_active_flows, applied per worker, is the one exception; docs/flows.md). */
+ * therefore the same, in the same order, for any worker count as long as no flow is
+ * evicted. max_active_flows is shared out among the workers (quotas adding up to exactly
+ * the cap, so no more workers than the cap) and a full worker evicts the flow idle for
+ * the longest in its own shard: with evictions the records depend on the worker count
+ * (docs/flows.md). */
 #ifndef NFM_FLOW_PIPELINE_H
 #define NFM_FLOW_PIPELINE_H
 
@@ -22,7 +25,8 @@
 
 struct nfm_pipeline_config {
 	struct nfm_meter_config meter; /* max_active_flows is shared out among the workers */
-	unsigned workers;              /* 1..NFM_PIPELINE_MAX_WORKERS (0 means 1) */
+	unsigned workers;              /* 1..NFM_PIPELINE_MAX_WORKERS (0 means 1); at most
+					* max_active_flows, and 1 with max_flows */
 };
 
 struct nfm_pipeline;
@@ -38,7 +42,10 @@ int nfm_pipeline_done(struct nfm_pipeline *pl);
 /* Drains the queues, writes the flows still open when write_open is true, and stops the
  * threads. Returns 0 or the error that stopped the pipeline. Call once. */
 int nfm_pipeline_finish(struct nfm_pipeline *pl, int write_open);
-/* Counters of the whole input (after finish). */
+/* Counters of the whole input (after finish). peak_active_flows is exact with one
+ * worker; with several it is the highest sum over a batch of each worker's peak in the
+ * batch: at least the true peak, at most that plus the flows created in one batch, and
+ * never above max_active_flows. */
 void nfm_pipeline_counters(const struct nfm_pipeline *pl, struct nfm_counters *out);
 void nfm_pipeline_free(struct nfm_pipeline *pl); /* after finish; NULL is fine */
 

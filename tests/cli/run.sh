@@ -124,6 +124,101 @@ mkdir -p mixed && cp capture.pcap mixed/good.pcap && echo junk > mixed/bad.pcap
 "$PROG" -d ./mixed/ -c ./o3/ 2>err; expect_rc "batch with a bad file" 3 $?
 [ -f o3/good.csv ] && [ ! -e o3/bad.csv ] && ok || bad "batch: good file converted, bad one not"
 
+# --- option values: one syntax for numbers, one for lists ---
+# usage_error NAME ARGS...: exit 2, one error line (then the usage hint), no output made.
+usage_error() {
+	local name=$1; shift
+	rm -f x.csv x_report.txt
+	"$PROG" "$@" > /dev/null 2>err; expect_rc "$name" 2 $?
+	[ "$(grep -c '^nexusflowmeter:' err)" -eq 1 ] && grep -q '^usage:' err && ok ||
+		bad "$name: one error line, then the usage hint"
+	[ ! -e x.csv ] && [ ! -e x_report.txt ] && ok || bad "$name: an output was written"
+}
+# bad_value OPTION VALUE WORD: a usage error whose line names the option, the value (in
+# quotes) and WORD (the maximum, or for a list the names accepted).
+bad_value() {
+	usage_error "$1 '$2'" capture.pcap x.csv "$1" "$2"
+	local line; line=$(grep '^nexusflowmeter:' err)
+	case "$line" in
+	*"$1"*"'$2'"*"$3"*) ok ;;
+	*) bad "$1 '$2': the error should name the option, the value and $3: $line" ;;
+	esac
+}
+good_value() { # OPTION VALUE: accepted
+	"$PROG" capture.pcap ok.csv --no-report -q "$1" "$2" 2>err; expect_rc "$1 '$2' accepted" 0 $?
+}
+for v in 0x10 1e10 1E2 ' 5' '5 ' +5 -1 -0 .5 5. 1..2 '' inf nan 1000000000.5 1000000001 \
+	99999999999999999999 0.0000000004 0.00000000049; do
+	bad_value --flow-timeout "$v" 1000000000
+done
+bad_value --active-timeout 0x10 1000000000
+bad_value --active-timeout 0.0000000001 1000000000
+for v in 0x10 ' 5' '5 ' +5 0 257 1e2 3.0 -1 ''; do bad_value --max-workers "$v" 256; done
+bad_value --max-flows 0 18446744073709551615
+bad_value --max-flows 18446744073709551616 18446744073709551615
+bad_value --max-flows ' 5' 18446744073709551615
+bad_value --max-active-flows 0x10 18446744073709551615
+bad_value --chunk-size 4194305 4194304
+bad_value --quick-preview 100001 100000
+for v in tcp, ,tcp tcp,,udp '' , 'tcp, udp' foo tcp,foo; do bad_value --protocols "$v" icmpv6; done
+bad_value -of parquet xlsx
+# a control byte in a value is shown escaped: the error stays one line
+"$PROG" capture.pcap x.csv --flow-timeout $'5\n' 2>err; expect_rc "newline in a number" 2 $?
+[ "$(wc -l < err)" -eq 4 ] && grep -qF "'5\\x0a'" err && ok || bad "newline in a number: one error line"
+"$PROG" capture.pcap x.csv --protocols $'tcp,x\ny' 2>err; expect_rc "newline in a list" 2 $?
+[ "$(wc -l < err)" -eq 4 ] && grep -qF "unknown name 'x\\x0ay'" err && ok || bad "newline in a list: one error line"
+for v in 0 0.000 0.0000000005 2.5 007 1000000000 1000000000.000; do good_value --flow-timeout "$v"; done
+good_value --active-timeout 0.25
+good_value --max-workers 256
+good_value --max-flows 18446744073709551615
+good_value --protocols TCP,Udp,icmpV6
+good_value -of CSV
+"$PROG" capture.pcap icmp6.csv --no-report -q --protocols icmpv6 2>err; expect_rc "--protocols icmpv6" 0 $?
+"$PROG" capture.pcap icmp.csv --no-report -q --protocols icmp 2>err
+cmp -s icmp.csv icmp6.csv && ok || bad "icmpv6 is an alias of icmp"
+"$PROG" --help > help.txt 2>&1
+grep -q '^  SECONDS' help.txt && grep -q '^  LIST' help.txt && grep -q '^  N ' help.txt && ok ||
+	bad "--help documents the syntax of N, SECONDS and LIST"
+for doc in help.txt "$ROOT/docs/nexusflowmeter.1" "$ROOT/README.md"; do
+	grep -q 'icmpv6' "$doc" && grep -qi 'case-insensitive' "$doc" && grep -q '1000000000' "$doc" && ok ||
+		bad "$(basename "$doc"): icmpv6, list and number syntax documented"
+done
+
+# --- empty names are usage errors ---
+usage_error "empty output_file" capture.pcap ''
+[ ! -e _report.txt ] && ok || bad "empty output_file: a report was written"
+usage_error "empty pcap_file" '' x.csv
+usage_error "empty --report-dir" capture.pcap x.csv --report-dir ''
+usage_error "empty --report-dir=" capture.pcap x.csv --report-dir=
+usage_error "empty -d" -d '' -c ./o4/
+usage_error "empty -c" -d ./pcaps/ -c ''
+usage_error "empty --merge output" -d ./pcaps/ -c ./o5/ --merge ''
+[ ! -e o4 ] && [ ! -e o5 ] && ok || bad "empty names: a directory was created"
+
+# --- --split-by-protocol needs a file name to build on ---
+usage_error "--split-by-protocol to stdout" capture.pcap - --split-by-protocol
+grep -q -- "--split-by-protocol" err && ok || bad "split to stdout: the error names the option"
+! ls -- -_* > /dev/null 2>&1 && ok || bad "split to stdout created -_*.csv"
+
+# --- the active-flow cap is exact for any worker count, and evictions are reported ---
+# report_check JSON PYTHON-CONDITION-ON-f: f is the report's "flows" object
+report_check() {
+	python3 -c "import json,sys; f=json.load(open(sys.argv[1]))['flows']; sys.exit(0 if ($2) else 1)" "$1"
+}
+"$PROG" capture.pcap cap1.csv --max-active-flows 1 --max-workers 8 -v --no-progress 2>err
+expect_rc "cap 1, 8 workers" 0 $?
+report_check cap1_report.json "f['peak_active'] <= 1 and f['by_end_reason']['evicted'] > 0" && ok ||
+	bad "cap 1, 8 workers: report peak_active above the cap, or no eviction reported"
+grep -q 'peak 1 active flows, [1-9][0-9]* evicted$' err && ok || bad "cap 1, 8 workers: verbose line: peak 1, evictions"
+grep -q ' -> cap1.csv .*; [1-9][0-9]* evicted by the active-flow cap (records depend on --max-workers)$' err && ok ||
+	bad "cap 1, 8 workers: the summary line says flows were evicted"
+"$PROG" capture.pcap cap1w1.csv --max-active-flows 1 --max-workers 1 --no-report -q 2>err
+cmp -s cap1.csv cap1w1.csv && ok || bad "a cap of 1 uses one worker, whatever --max-workers"
+"$PROG" capture.pcap cap5.csv --max-active-flows 5 --max-workers 2 2>err
+report_check cap5_report.json "f['peak_active'] == 5" && ok || bad "cap 5, 2 workers: quotas add up to the cap"
+"$PROG" capture.pcap nocap.csv --no-report --max-workers 2 2>err
+! grep -q 'evicted' err && ok || bad "no cap reached: the summary line mentions evictions"
+
 # --- SIGINT: clean stop, no output under the final name ---
 "$ROOT/$BUILD/nfm-gencap" --packets 3000000 --seed 3 big.pcap >/dev/null 2>&1
 "$PROG" big.pcap big.csv --no-progress 2>err & pid=$!
@@ -139,7 +234,9 @@ fi
 # --- help, version, man page ---
 "$PROG" --help > help.txt 2>&1; expect_rc "--help" 0 $?
 "$PROG" --version > /dev/null 2>&1; expect_rc "--version" 0 $?
-NFM_LIST_OPTIONS=1 "$PROG" > opts.txt
+# The list is printed after parsing, so the command line must parse.
+NFM_LIST_OPTIONS=1 "$PROG" unused.pcap unused.csv > opts.txt
+[ "$(wc -l < opts.txt)" -ge 20 ] && ok || bad "NFM_LIST_OPTIONS lists the options"
 missing=""
 for o in $(cat opts.txt); do
 	grep -q -- "$o" help.txt || missing="$missing help:$o"

@@ -1,7 +1,8 @@
 /* The worker pipeline: the same records in the same order for any worker count (with
  * idle expiry firing mid-input and timestamps that go backwards), a sink error stops it
- * and is returned, --max-flows stops reading early, and counters add up (also the
- * by-kind list of tunnel payloads not followed). */
+ * and is returned, --max-flows stops reading early, counters add up (also the
+ * by-kind list of tunnel payloads not followed), the flow cap is exact for any worker
+ * count and the peak reported is an honest bound. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,12 +61,14 @@ static uint64_t next_rand(uint64_t *s)
 
 /* 60,000 packets over ~3,000 conversations, 2 minutes of capture time with a few
  * timestamps going back; idle timeout 5 s so flows end all along the input. */
-static int run(unsigned workers, struct rec_list *out, struct nfm_counters *cnt, uint64_t max_flows)
+static int run(unsigned workers, struct rec_list *out, struct nfm_counters *cnt, uint64_t max_flows,
+	       uint64_t max_active)
 {
 	struct nfm_pipeline_config pc;
 	nfm_meter_config_default(&pc.meter);
 	pc.meter.idle_timeout_ns = 5 * NS;
 	pc.meter.max_flows = max_flows;
+	pc.meter.max_active_flows = max_active;
 	pc.workers = workers;
 	struct nfm_pipeline *pl = nfm_pipeline_new(&pc, collect, out);
 	if (!pl)
@@ -112,7 +115,7 @@ NFM_TEST(identical_for_any_worker_count)
 {
 	struct rec_list ref = { 0 };
 	struct nfm_counters c1;
-	CHECK_EQ_U(run(1, &ref, &c1, 0), 0);
+	CHECK_EQ_U(run(1, &ref, &c1, 0, 0), 0);
 	CHECK(ref.n > 3000); /* idle expiry split conversations */
 	CHECK_EQ_U(c1.packets, 60000);
 	CHECK_EQ_U(c1.flow_packets, 60000);
@@ -121,7 +124,7 @@ NFM_TEST(identical_for_any_worker_count)
 	for (unsigned w = 2; w <= 4; w++) {
 		struct rec_list l = { 0 };
 		struct nfm_counters c;
-		CHECK_EQ_U(run(w, &l, &c, 0), 0);
+		CHECK_EQ_U(run(w, &l, &c, 0, 0), 0);
 		CHECK(same_records(&ref, &l));
 		CHECK_EQ_U(c.packets, c1.packets);
 		CHECK_EQ_U(c.flows_written, c1.flows_written);
@@ -184,7 +187,7 @@ NFM_TEST(sink_error_stops_and_is_returned)
 	for (unsigned w = 1; w <= 3; w++) {
 		struct rec_list l = { .fail_after = 100 };
 		struct nfm_counters c;
-		CHECK(run(w, &l, &c, 0) == NFM_ERR_IO);
+		CHECK(run(w, &l, &c, 0, 0) == NFM_ERR_IO);
 		CHECK_EQ_U(l.n, 100);
 		free(l.r);
 	}
@@ -194,10 +197,63 @@ NFM_TEST(max_flows_stops_early)
 {
 	struct rec_list l = { 0 };
 	struct nfm_counters c;
-	CHECK_EQ_U(run(3, &l, &c, 50), 0); /* --max-flows uses one worker */
+	CHECK_EQ_U(run(3, &l, &c, 50, 0), 0); /* --max-flows uses one worker */
 	CHECK_EQ_U(l.n, 50);
 	CHECK(c.packets < 60000);
 	free(l.r);
+}
+
+/* --max-active-flows is a hard cap whatever the worker count: the workers' quotas add up
+ * to exactly the cap (so every shard filling up reaches it), a cap below the worker count
+ * uses that many workers (so the records equal those of a run with cap workers), and the
+ * peak reported never exceeds the cap. */
+NFM_TEST(flow_cap_is_exact_for_any_worker_count)
+{
+	for (uint64_t cap = 1; cap <= 12; cap++) {
+		struct rec_list at_cap = { 0 };
+		for (unsigned w = 1; w <= 8; w++) {
+			struct rec_list l = { 0 };
+			struct nfm_counters c;
+			CHECK_EQ_U(run(w, &l, &c, 0, cap), 0);
+			if (c.peak_active_flows != cap)
+				fprintf(stderr, "  cap %llu, %u workers: peak %llu\n",
+					(unsigned long long)cap, w, (unsigned long long)c.peak_active_flows);
+			CHECK(c.peak_active_flows <= cap);
+			CHECK_EQ_U(c.peak_active_flows, cap);
+			CHECK(c.flows_by_reason[NFM_END_EVICTED] > 0);
+			CHECK_EQ_U(c.flows_written, c.flows_created);
+			CHECK_EQ_U(c.flow_packets, 60000);
+			if (w == cap) {
+				at_cap = l;
+				continue;
+			}
+			if (w > cap)
+				CHECK(same_records(&at_cap, &l));
+			free(l.r);
+		}
+		free(at_cap.r);
+	}
+}
+
+/* Without a cap, the peak reported with several workers is at least the true peak (the
+ * one-worker peak: shards hold every flow one worker holds, and some a little longer)
+ * and at most that plus the flows one batch of 4096 frames can create. */
+NFM_TEST(peak_is_an_honest_bound)
+{
+	struct rec_list ref = { 0 };
+	struct nfm_counters c1;
+	CHECK_EQ_U(run(1, &ref, &c1, 0, 0), 0);
+	CHECK(c1.peak_active_flows > 100);
+	for (unsigned w = 2; w <= 8; w++) {
+		struct rec_list l = { 0 };
+		struct nfm_counters c;
+		CHECK_EQ_U(run(w, &l, &c, 0, 0), 0);
+		CHECK(c.peak_active_flows >= c1.peak_active_flows);
+		CHECK(c.peak_active_flows <= c1.peak_active_flows + 4096);
+		CHECK(same_records(&ref, &l));
+		free(l.r);
+	}
+	free(ref.r);
 }
 
 NFM_TEST_MAIN_BEGIN()
@@ -205,4 +261,6 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(tunnel_kinds_add_up_across_workers);
 	RUN(sink_error_stops_and_is_returned);
 	RUN(max_flows_stops_early);
+	RUN(flow_cap_is_exact_for_any_worker_count);
+	RUN(peak_is_an_honest_bound);
 NFM_TEST_MAIN_END()
