@@ -137,7 +137,11 @@ struct nfm_packet {
 	uint16_t sport, dport;   /* TCP/UDP/SCTP ports when NFM_PKT_HAS_PORTS */
 	uint16_t icmp_id;        /* echo identifier when NFM_PKT_ICMP_ECHO */
 	uint16_t ethertype;      /* last EtherType / protocol seen at layer 2 */
-	uint16_t nonip_kind;     /* enum nfm_nonip_kind when status is NONIP */
+	union {
+		uint16_t nonip_kind;  /* enum nfm_nonip_kind when status is NONIP */
+		uint16_t payload_off; /* status OK: where the transport payload starts in the
+				       * frame (UINT16_MAX: further; 0 with no payload) */
+	};
 	uint8_t src[16];         /* IPv4: first 4 bytes, rest zero. ARP: sender IPv4 address */
 	uint8_t dst[16];         /* IPv4: first 4 bytes, rest zero. ARP: target IPv4 address */
 	uint32_t ip_len;         /* IP datagram length from the IP header(s) (0 for ARP) */

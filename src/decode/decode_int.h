@@ -44,6 +44,11 @@ static inline uint32_t nfm_wire_left(const struct nfm_dctx *d, const uint8_t *p)
 	return d->pkt->wire_len > used ? d->pkt->wire_len - used : 0;
 }
 
+/* The transport payload starts at r: notes where (packet.payload_off) and whether the
+ * snaplen cut it short (NFM_PKT_L4_TRUNC; the counts stay exact: they come from the IP
+ * lengths, but a consumer of payload bytes must know). */
+void nfm_note_payload(struct nfm_dctx *d, const struct nfm_rd *r);
+
 /* A frame that begins with an Ethernet header (also inside VXLAN, GRE TEB, ...). */
 enum nfm_decode_status nfm_decode_ethernet(struct nfm_dctx *d, struct nfm_rd *r);
 /* Everything after an EtherType: VLAN tags, MPLS, PPPoE, LLC, then IP or ARP. */

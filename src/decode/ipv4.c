@@ -61,6 +61,7 @@ enum nfm_decode_status nfm_decode_ipv4(struct nfm_dctx *d, struct nfm_rd *r)
 			return nfm_decode_tcp_fragment(d, r, (uint32_t)off * 8, len - ihl);
 		if (off) { /* no transport header here: the whole IP payload is payload */
 			p->l4_payload_len = len - ihl;
+			nfm_note_payload(d, r);
 			return NFM_DECODE_OK;
 		}
 		p->flags |= NFM_PKT_FRAG_FIRST;

@@ -106,6 +106,7 @@ enum nfm_decode_status nfm_decode_ipv6(struct nfm_dctx *d, struct nfm_rd *r)
 				if (off) {
 					p->ip_proto = nh;
 					p->l4_payload_len = len - ext;
+					nfm_note_payload(d, r);
 					return NFM_DECODE_OK;
 				}
 				p->flags |= NFM_PKT_FRAG_FIRST;

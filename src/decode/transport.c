@@ -3,12 +3,13 @@
  * IP-in-IP, GRE and the UDP encapsulations. */
 #include "decode/decode_int.h"
 
-/* Marks a payload the snaplen cut short (the counts stay exact: they come from the IP
- * lengths, but a consumer of payload bytes must know). */
-static void note_l4_trunc(struct nfm_packet *p, const struct nfm_rd *r)
+void nfm_note_payload(struct nfm_dctx *d, const struct nfm_rd *r)
 {
+	struct nfm_packet *p = d->pkt;
 	if (nfm_rd_left(r) < p->l4_payload_len)
 		p->flags |= NFM_PKT_L4_TRUNC;
+	size_t off = (size_t)(r->p - d->start);
+	p->payload_off = off < UINT16_MAX ? (uint16_t)off : UINT16_MAX;
 }
 
 static bool may_tunnel(const struct nfm_dctx *d)
@@ -17,8 +18,9 @@ static bool may_tunnel(const struct nfm_dctx *d)
 	       d->pkt->tunnel_depth < d->opt->max_tunnel_depth;
 }
 
-static enum nfm_decode_status decode_tcp(struct nfm_packet *p, struct nfm_rd *r, uint32_t ip_payload)
+static enum nfm_decode_status decode_tcp(struct nfm_dctx *d, struct nfm_rd *r, uint32_t ip_payload)
 {
+	struct nfm_packet *p = d->pkt;
 	uint16_t sp, dp, win = 0;
 	uint32_t seq, ack;
 	uint8_t off, fl;
@@ -40,7 +42,7 @@ static enum nfm_decode_status decode_tcp(struct nfm_packet *p, struct nfm_rd *r,
 	/* 16 header bytes read so far; options may be cut by the snaplen. */
 	if (!nfm_rd_skip(r, hlen - 16))
 		r->p = r->end;
-	note_l4_trunc(p, r);
+	nfm_note_payload(d, r);
 	return NFM_DECODE_OK;
 }
 
@@ -97,7 +99,7 @@ enum nfm_decode_status nfm_decode_tcp_fragment(struct nfm_dctx *d, struct nfm_rd
 	/* the rest of the header in this fragment (options may be cut by the snaplen) */
 	if (!nfm_rd_skip(r, in_hdr - (have - off)))
 		r->p = r->end;
-	note_l4_trunc(p, r);
+	nfm_note_payload(d, r);
 	return NFM_DECODE_OK;
 }
 
@@ -115,9 +117,10 @@ static bool is_icmp_error(uint8_t proto, uint8_t type)
 	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
 }
 
-static enum nfm_decode_status decode_icmp(struct nfm_packet *p, struct nfm_rd *r, uint8_t proto,
+static enum nfm_decode_status decode_icmp(struct nfm_dctx *d, struct nfm_rd *r, uint8_t proto,
 					  uint32_t ip_payload)
 {
+	struct nfm_packet *p = d->pkt;
 	uint8_t type, code;
 	if (ip_payload < 4)
 		return NFM_DECODE_MALFORMED;
@@ -141,7 +144,7 @@ static enum nfm_decode_status decode_icmp(struct nfm_packet *p, struct nfm_rd *r
 			r->p = r->end;
 	}
 	p->l4_payload_len = ip_payload >= 8 ? ip_payload - 8 : 0;
-	note_l4_trunc(p, r);
+	nfm_note_payload(d, r);
 	return NFM_DECODE_OK;
 }
 
@@ -154,7 +157,7 @@ enum nfm_decode_status nfm_decode_transport(struct nfm_dctx *d, struct nfm_rd *r
 	case NFM_IPPROTO_TCP:
 		if (p->flags & NFM_PKT_FRAGMENT) /* first fragment: may hold part of the header */
 			return nfm_decode_tcp_fragment(d, r, 0, ip_payload);
-		return decode_tcp(p, r, ip_payload);
+		return decode_tcp(d, r, ip_payload);
 	case NFM_IPPROTO_UDP: {
 		uint16_t sp, dp, ulen, csum;
 		if (ip_payload < 8)
@@ -171,7 +174,7 @@ enum nfm_decode_status nfm_decode_transport(struct nfm_dctx *d, struct nfm_rd *r
 		p->dport = dp;
 		p->flags |= NFM_PKT_HAS_PORTS;
 		p->l4_payload_len = ip_payload - 8;
-		note_l4_trunc(p, r);
+		nfm_note_payload(d, r);
 		return NFM_DECODE_OK;
 	}
 	case NFM_IPPROTO_SCTP: {
@@ -186,12 +189,12 @@ enum nfm_decode_status nfm_decode_transport(struct nfm_dctx *d, struct nfm_rd *r
 		p->l4_payload_len = ip_payload - 12;
 		if (!nfm_rd_skip(r, 8))
 			r->p = r->end;
-		note_l4_trunc(p, r);
+		nfm_note_payload(d, r);
 		return NFM_DECODE_OK;
 	}
 	case NFM_IPPROTO_ICMP:
 	case NFM_IPPROTO_ICMPV6:
-		return decode_icmp(p, r, proto, ip_payload);
+		return decode_icmp(d, r, proto, ip_payload);
 	case 4:  /* IPv4 in IP */
 	case 41: /* IPv6 in IP */
 	case 47: /* GRE */
@@ -204,11 +207,11 @@ enum nfm_decode_status nfm_decode_transport(struct nfm_dctx *d, struct nfm_rd *r
 		}
 		/* not followed: metered as the outer protocol */
 		p->l4_payload_len = ip_payload;
-		note_l4_trunc(p, r);
+		nfm_note_payload(d, r);
 		return NFM_DECODE_OK;
 	default:
 		p->l4_payload_len = ip_payload;
-		note_l4_trunc(p, r);
+		nfm_note_payload(d, r);
 		return NFM_DECODE_OK;
 	}
 }

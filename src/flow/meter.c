@@ -1,10 +1,14 @@
-/* The flow meter: key building, direction, expiry and TCP state (docs/flows.md). */
+/* The flow meter: key building, direction, expiry, and the per-flow counters; the
+ * fragment table (frag.c), TCP connection tracking (tcp_state.c) and the feature-module
+ * hooks (module.h) are the other parts of a packet's way (docs/flows.md). */
 #include "flow/meter.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow/frag.h"
 #include "flow/table.h"
+#include "flow/tcp_state.h"
 #include "util/err.h"
 
 #define NS_PER_S 1000000000ULL
@@ -13,56 +17,18 @@
  * ever appended with the current (clamped, never decreasing) packet time. */
 enum { LIST_LRU = 0, LIST_AGE = 1, LIST_FIN = 2, LIST_COUNT = 3 };
 
-/* tcp_progress bits */
-enum {
-	TCP_SYN = 1u << 0,      /* SYN without ACK seen */
-	TCP_SYNACK = 1u << 1,   /* SYN+ACK seen */
-	TCP_HS_DONE = 1u << 2,  /* initiator acknowledged the SYN+ACK */
-	TCP_FIN_F = 1u << 3,    /* FIN from the initiator */
-	TCP_FIN_B = 1u << 4,    /* FIN from the responder */
-	TCP_FINACK_F = 1u << 5, /* initiator's FIN acknowledged */
-	TCP_FINACK_B = 1u << 6, /* responder's FIN acknowledged */
-};
-
-/* Non-first fragments carry no ports: they borrow them from the first fragment of their
- * datagram through this small, fixed-size, direct-mapped table. Fragments that arrive
- * before the first one wait in the entry (a few per datagram) and are counted in the
- * flow when it arrives; those whose first fragment never comes (within 30 s, or before
- * the slot is needed by another datagram) are counted as unmatched. A TCP fragment that
- * holds header options also takes the header length from the table (tcp_frag_fix). */
-#define FRAG_SLOTS 4096u
-#define FRAG_TTL_NS (30ULL * NS_PER_S)
-#define FRAG_PENDING_MAX 16u
-
-struct frag_pending {
-	uint64_t ts;
-	uint32_t wire_len, payload;
-	uint16_t flags, frag_offset;
-	uint8_t tcp_flags, tcp_hlen;
-};
-
-struct frag_entry {
-	uint8_t src[16], dst[16];
-	uint32_t id;
-	uint8_t l3, proto, used, have_first;
-	uint16_t sport, dport;
-	uint8_t npend;
-	uint8_t tcp_hlen;       /* TCP header length a fragment of the datagram reported, or 0 */
-	uint64_t ts;
-	struct frag_pending pend[FRAG_PENDING_MAX];
-};
-
 struct list {
 	uint32_t head, tail;
 };
 
 struct nfm_meter {
 	struct nfm_meter_config cfg;
+	struct nfm_layout layout;   /* feature modules (cfg.layout copied; n = 0 when none) */
 	nfm_flow_sink sink;
 	void *sink_ctx;
 	struct nfm_flow_table *table;
 	struct list lists[LIST_COUNT];
-	struct frag_entry *frags;
+	struct nfm_frag_table *frags;
 	uint64_t now;
 	int have_now;
 	int stop_rc;
@@ -93,10 +59,13 @@ struct nfm_meter *nfm_meter_new(const struct nfm_meter_config *cfg, nfm_flow_sin
 	m->cfg = *cfg;
 	if (!m->cfg.protocols)
 		m->cfg.protocols = NFM_PROTO_ALL;
+	if (cfg->layout)
+		m->layout = *cfg->layout;
+	m->cfg.layout = &m->layout;
 	m->sink = sink;
 	m->sink_ctx = sink_ctx;
-	m->table = nfm_flow_table_new(0x6e666d2d666c6f77ULL);
-	m->frags = calloc(FRAG_SLOTS, sizeof *m->frags);
+	m->table = nfm_flow_table_new(0x6e666d2d666c6f77ULL, m->layout.size);
+	m->frags = nfm_frag_new();
 	if (!m->table || !m->frags) {
 		nfm_meter_free(m);
 		return NULL;
@@ -110,8 +79,16 @@ void nfm_meter_free(struct nfm_meter *m)
 {
 	if (!m)
 		return;
+	if (m->table && m->layout.n) /* flows never written still release their state */
+		while (m->lists[LIST_AGE].head != NFM_FLOW_NONE) {
+			struct nfm_flow *f = nfm_flow_table_at(m->table, m->lists[LIST_AGE].head);
+			m->lists[LIST_AGE].head = f->link_next[LIST_AGE];
+			for (size_t i = 0; i < m->layout.n; i++)
+				if (m->layout.mod[i]->release)
+					m->layout.mod[i]->release(nfm_flow_modules(f) + m->layout.off[i]);
+		}
 	nfm_flow_table_free(m->table);
-	free(m->frags);
+	nfm_frag_free(m->frags);
 	free(m);
 }
 
@@ -160,23 +137,50 @@ static void list_unlink(struct nfm_meter *m, int l, struct nfm_flow *f)
 
 /* ---- expiry ---- */
 
-static uint8_t tcp_final_state(const struct nfm_flow_record *r)
+/* The record of a flow as exporters read it: identity from the key (fwd_is_a says which
+ * endpoint is the initiator), counters and cold fields copied. */
+static void flow_record(const struct nfm_meter *m, struct nfm_flow *f, struct nfm_flow_record *r)
 {
-	unsigned p = r->tcp_progress;
-	if (r->rst_count)
-		return (p & TCP_SYN) && !(p & (TCP_SYNACK | TCP_HS_DONE)) ? NFM_CONN_REJECTED
-									: NFM_CONN_RESET;
-	if ((p & TCP_FIN_F) && (p & TCP_FIN_B))
-		return NFM_CONN_CLOSED;
-	if (p & (TCP_FIN_F | TCP_FIN_B))
-		return NFM_CONN_HALF_CLOSED;
-	if (p & TCP_HS_DONE)
-		return NFM_CONN_ESTABLISHED;
-	if (p & TCP_SYNACK)
-		return NFM_CONN_HALF_OPEN;
-	if (p & TCP_SYN)
-		return NFM_CONN_ATTEMPTED;
-	return NFM_CONN_MID_STREAM;
+	const struct nfm_flow_key *k = &f->key;
+	const struct nfm_flow_stats *st = &f->st;
+	int a = f->fwd_is_a;
+	memset(r, 0, sizeof *r); /* padding too: records compare as bytes in tests */
+	r->l3 = k->l3;
+	r->ip_proto = k->proto;
+	r->has_vlan = k->has_vlan;
+	r->end_reason = f->end_reason;
+	r->vlan_id = k->vlan;
+	r->src_port = a ? k->port_a : k->port_b;
+	r->dst_port = a ? k->port_b : k->port_a;
+	memcpy(r->src, a ? k->a : k->b, 16);
+	memcpy(r->dst, a ? k->b : k->a, 16);
+	r->first_ns = st->first_ns;
+	r->last_ns = st->last_ns;
+	for (int d = 0; d < 2; d++) {
+		r->pkts[d] = st->pkts[d];
+		r->bytes[d] = st->bytes[d];
+		r->payload[d] = st->payload[d];
+		r->fin_seq[d] = st->fin_seq[d];
+	}
+	r->min_len = st->min_len;
+	r->max_len = st->max_len;
+	r->iat_sum_ns = st->iat_sum_ns;
+	r->iat_min_ns = st->iat_min_ns;
+	r->iat_max_ns = st->iat_max_ns;
+	r->tcp_flags = st->tcp_flags;
+	r->conn_state = f->conn_state;
+	r->tcp_progress = st->tcp_progress;
+	r->syn_count = st->syn_count;
+	r->fin_count = st->fin_count;
+	r->rst_count = st->rst_count;
+	r->ack_count = st->ack_count;
+	r->tunnel_type = f->cold.tunnel_type;
+	r->tunnel_l3 = f->cold.tunnel_l3;
+	memcpy(r->tunnel_src, f->cold.tunnel_src, 16);
+	memcpy(r->tunnel_dst, f->cold.tunnel_dst, 16);
+	r->tunnel_id = f->cold.tunnel_id;
+	r->seq = f->cold.seq;
+	r->modules = m->layout.n ? nfm_flow_modules(f) : NULL;
 }
 
 /* Writes the flow and frees its slot. A finished TCP flow keeps its close/reset reason. */
@@ -187,14 +191,25 @@ static int expire(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason r
 	if (f->finished)
 		list_unlink(m, LIST_FIN, f);
 	else
-		f->rec.end_reason = (uint8_t)reason;
-	if (f->rec.l3 != NFM_L3_ARP && f->rec.ip_proto == NFM_IPPROTO_TCP)
-		f->rec.conn_state = tcp_final_state(&f->rec);
+		f->end_reason = (uint8_t)reason;
+	if (f->key.l3 != NFM_L3_ARP && f->key.proto == NFM_IPPROTO_TCP)
+		f->conn_state = nfm_tcp_final_state(f);
 	m->c.flows_written++;
-	m->c.flows_by_reason[f->rec.end_reason]++;
+	m->c.flows_by_reason[f->end_reason]++;
 	int rc = 0;
-	if (!m->stop_rc && m->sink)
-		rc = m->sink(m->sink_ctx, &f->rec);
+	if (!m->stop_rc && (m->sink || m->layout.n)) {
+		struct nfm_flow_record rec;
+		flow_record(m, f, &rec);
+		for (size_t i = 0; i < m->layout.n; i++)
+			if (m->layout.mod[i]->finish)
+				m->layout.mod[i]->finish(nfm_flow_modules(f) + m->layout.off[i], &rec,
+							 f->end_reason);
+		if (m->sink)
+			rc = m->sink(m->sink_ctx, &rec);
+	}
+	for (size_t i = 0; i < m->layout.n; i++)
+		if (m->layout.mod[i]->release)
+			m->layout.mod[i]->release(nfm_flow_modules(f) + m->layout.off[i]);
 	nfm_flow_table_remove(m->table, f);
 	if (rc && !m->stop_rc)
 		m->stop_rc = rc;
@@ -256,24 +271,6 @@ static int advance_time(struct nfm_meter *m, uint64_t ts)
 
 /* ---- packets ---- */
 
-static uint32_t frag_slot(const struct nfm_packet *p)
-{
-	uint64_t h = p->frag_id * 0x9e3779b97f4a7c15ULL;
-	uint64_t a, b;
-	memcpy(&a, p->src, 8);
-	memcpy(&b, p->dst + 8, 8);
-	h ^= (a ^ (b << 1) ^ ((uint64_t)p->ip_proto << 56) ^ p->src[15] ^ p->dst[3]) *
-	     0xc2b2ae3d27d4eb4fULL;
-	h ^= h >> 29;
-	return (uint32_t)(h % FRAG_SLOTS);
-}
-
-static int frag_match(const struct frag_entry *e, const struct nfm_packet *p)
-{
-	return e->used && e->id == p->frag_id && e->proto == p->ip_proto && e->l3 == p->l3 &&
-	       memcmp(e->src, p->src, 16) == 0 && memcmp(e->dst, p->dst, 16) == 0;
-}
-
 static unsigned proto_class(const struct nfm_packet *p, uint16_t sport, uint16_t dport)
 {
 	unsigned cls;
@@ -292,82 +289,24 @@ static unsigned proto_class(const struct nfm_packet *p, uint16_t sport, uint16_t
 	return cls;
 }
 
-static void tcp_update(struct nfm_flow *f, const struct nfm_packet *p, int dir)
-{
-	struct nfm_flow_record *r = &f->rec;
-	uint8_t fl = p->tcp_flags;
-	r->tcp_flags |= fl;
-	r->syn_count += (fl & NFM_TCP_SYN) != 0;
-	r->fin_count += (fl & NFM_TCP_FIN) != 0;
-	r->rst_count += (fl & NFM_TCP_RST) != 0;
-	r->ack_count += (fl & NFM_TCP_ACK) != 0;
-
-	unsigned prog = r->tcp_progress;
-	if ((fl & (NFM_TCP_SYN | NFM_TCP_ACK)) == NFM_TCP_SYN)
-		prog |= TCP_SYN;
-	else if ((fl & (NFM_TCP_SYN | NFM_TCP_ACK)) == (NFM_TCP_SYN | NFM_TCP_ACK))
-		prog |= TCP_SYNACK;
-	else if ((fl & NFM_TCP_ACK) && dir == NFM_FWD && (prog & TCP_SYNACK))
-		prog |= TCP_HS_DONE;
-	if (fl & NFM_TCP_FIN) {
-		prog |= dir == NFM_FWD ? TCP_FIN_F : TCP_FIN_B;
-		/* The FIN occupies one sequence number after the segment's data. */
-		r->fin_seq[dir] = p->tcp_seq + p->l4_payload_len + ((fl & NFM_TCP_SYN) ? 2u : 1u);
-	}
-	if (fl & NFM_TCP_ACK) {
-		int other = !dir;
-		unsigned other_fin = other == NFM_FWD ? TCP_FIN_F : TCP_FIN_B;
-		if ((prog & other_fin) && (int32_t)(p->tcp_ack - r->fin_seq[other]) >= 0)
-			prog |= other == NFM_FWD ? TCP_FINACK_F : TCP_FINACK_B;
-	}
-	r->tcp_progress = (uint8_t)prog;
-
-	if (f->finished)
-		return;
-	if (fl & NFM_TCP_RST) {
-		f->finished = 1;
-		r->end_reason = NFM_END_TCP_RESET;
-	} else if ((prog & (TCP_FIN_F | TCP_FIN_B | TCP_FINACK_F | TCP_FINACK_B)) ==
-		   (TCP_FIN_F | TCP_FIN_B | TCP_FINACK_F | TCP_FINACK_B)) {
-		f->finished = 1;
-		r->end_reason = NFM_END_TCP_CLOSE;
-	}
-}
-
 static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_packet *p,
-		      int src_is_a, uint16_t sport, uint16_t dport)
+		      int src_is_a)
 {
-	struct nfm_flow_record *r = &f->rec;
 	/* Forward is the initiator: the sender of the first packet, except that a first
 	 * packet carrying SYN+ACK comes from the responder. */
 	int initiator_is_src = !(p->l3 != NFM_L3_ARP && p->ip_proto == NFM_IPPROTO_TCP &&
 				 (p->tcp_flags & (NFM_TCP_SYN | NFM_TCP_ACK)) ==
 					 (NFM_TCP_SYN | NFM_TCP_ACK));
 	f->fwd_is_a = (uint8_t)(initiator_is_src ? src_is_a : !src_is_a);
-	r->l3 = p->l3;
-	r->ip_proto = p->ip_proto;
-	r->has_vlan = (p->flags & NFM_PKT_VLAN) != 0;
-	r->vlan_id = r->has_vlan ? p->vlan_id : 0;
-	if (initiator_is_src) {
-		memcpy(r->src, p->src, 16);
-		memcpy(r->dst, p->dst, 16);
-		r->src_port = sport;
-		r->dst_port = dport;
-	} else {
-		memcpy(r->src, p->dst, 16);
-		memcpy(r->dst, p->src, 16);
-		r->src_port = dport;
-		r->dst_port = sport;
-	}
-	r->tunnel_type = p->tunnel_type;
-	r->tunnel_l3 = p->tunnel_l3;
+	f->cold.tunnel_type = p->tunnel_type;
+	f->cold.tunnel_l3 = p->tunnel_l3;
 	if (p->tunnel_type) {
-		memcpy(r->tunnel_src, p->tunnel_src, 16);
-		memcpy(r->tunnel_dst, p->tunnel_dst, 16);
-		r->tunnel_id = p->tunnel_id;
+		memcpy(f->cold.tunnel_src, p->tunnel_src, 16);
+		memcpy(f->cold.tunnel_dst, p->tunnel_dst, 16);
+		f->cold.tunnel_id = p->tunnel_id;
 	}
-	r->first_ns = r->last_ns = p->ts_ns;
-	r->seq = p->pkt_index ? p->pkt_index : ++m->seq;
+	f->st.first_ns = f->st.last_ns = p->ts_ns;
+	f->cold.seq = p->pkt_index ? p->pkt_index : ++m->seq;
 	f->lru_time = f->born_time = m->now;
 	uint32_t idx = nfm_flow_table_index_of(m->table, f);
 	list_append(m, LIST_LRU, f, idx);
@@ -379,6 +318,36 @@ static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_
 		m->window_peak = active;
 		if (active > m->c.peak_active_flows)
 			m->c.peak_active_flows = active;
+	}
+}
+
+/* The feature modules' view of packet p of flow f (its index-th). */
+static void modules_packet(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_packet *p,
+			   int dir, uint64_t index, const uint8_t *payload)
+{
+	struct nfm_module_packet mp = { .pkt = p, .dir = dir, .index = index };
+	if (payload && m->layout.payload_bytes) {
+		uint32_t n = p->l4_payload_len;
+		if (n > m->layout.payload_bytes)
+			n = m->layout.payload_bytes;
+		uint32_t off = p->payload_off;
+		uint32_t have = off < p->cap_len ? p->cap_len - off : 0;
+		if (n > have)
+			n = have;
+		mp.payload = n ? payload : NULL;
+		mp.payload_len = n;
+	}
+	uint8_t *base = nfm_flow_modules(f);
+	for (size_t i = 0; i < m->layout.n; i++) {
+		const struct nfm_module *mod = m->layout.mod[i];
+		if (mod->packet) {
+			struct nfm_module_packet q = mp;
+			if (q.payload_len > mod->payload_bytes)
+				q.payload_len = mod->payload_bytes;
+			if (!q.payload_len)
+				q.payload = NULL;
+			mod->packet(base + m->layout.off[i], &q);
+		}
 	}
 }
 
@@ -440,62 +409,18 @@ static void packet_key(const struct nfm_meter *m, const struct nfm_packet *p, ui
 	out->valid = 1;
 }
 
-/* Frees a fragment entry; fragments still waiting for their first are unmatched. */
-static void frag_drop(struct nfm_meter *m, struct frag_entry *e)
-{
-	if (e->used && !e->have_first)
-		m->c.fragments_unmatched += e->npend;
-	e->used = 0;
-	e->npend = 0;
-}
-
-static void frag_claim(struct frag_entry *e, const struct nfm_packet *p, uint64_t now)
-{
-	memcpy(e->src, p->src, 16);
-	memcpy(e->dst, p->dst, 16);
-	e->id = p->frag_id;
-	e->l3 = p->l3;
-	e->proto = p->ip_proto;
-	e->used = 1;
-	e->have_first = 0;
-	e->npend = 0;
-	e->tcp_hlen = 0;
-	e->ts = now;
-}
-
-/* A TCP fragment at byte offset 16 to 56 may hold TCP options. Its decoder, which sees one
- * fragment, assumed the 20-byte minimum header; with the header length that another
- * fragment of the datagram reported (hlen), the option bytes from max(offset, 20) to
- * hlen are not payload either. Returns p, or q holding the corrected copy. */
-static const struct nfm_packet *tcp_frag_fix(const struct nfm_packet *p, unsigned hlen,
-					     struct nfm_packet *q)
-{
-	unsigned off = p->frag_offset * 8u, from = off > 20 ? off : 20;
-	if (off < 16 || hlen <= from)
-		return p;
-	*q = *p;
-	q->l4_payload_len = p->l4_payload_len > hlen - from ? p->l4_payload_len - (hlen - from) : 0;
-	return q;
-}
-
 static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
-			 const struct prepared *pre, int replayed);
+			 const struct prepared *pre, int replayed, const uint8_t *payload);
 
-/* Meters the fragments that arrived before the first one (p), now that its ports are
+/* Meters the fragments that arrived before the first one (first), now that its ports are
  * known; they were already counted as packets read. */
 static int frag_replay(struct nfm_meter *m, const struct nfm_packet *first,
-		       const struct frag_pending *pend, unsigned n)
+		       const struct nfm_frag_waiting *w)
 {
-	for (unsigned i = 0; i < n; i++) {
-		struct nfm_packet q = *first;
-		q.ts_ns = pend[i].ts;
-		q.wire_len = pend[i].wire_len;
-		q.l4_payload_len = pend[i].payload;
-		q.flags = pend[i].flags;
-		q.frag_offset = pend[i].frag_offset;
-		q.tcp_flags = pend[i].tcp_flags;
-		q.tcp_hlen = pend[i].tcp_hlen;
-		int rc = meter_decoded(m, &q, NULL, 1);
+	for (unsigned i = 0; i < w->n; i++) {
+		struct nfm_packet q;
+		nfm_frag_replay_packet(first, &w->pend[i], &q);
+		int rc = meter_decoded(m, &q, NULL, 1, NULL);
 		if (rc)
 			return rc;
 	}
@@ -503,76 +428,26 @@ static int frag_replay(struct nfm_meter *m, const struct nfm_packet *first,
 }
 
 /* replayed: p is a fragment that waited for its first fragment (frag_replay); it was
- * counted as a fragment when it arrived and takes the ports the first one left. */
+ * counted as a fragment when it arrived and takes the ports the first one left.
+ * payload: p's leading payload bytes for the modules that asked (else NULL). */
 static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
-			 const struct prepared *pre, int replayed)
+			 const struct prepared *pre, int replayed, const uint8_t *payload)
 {
 	uint16_t sport, dport;
 	int is_tcp = p->l3 != NFM_L3_ARP && p->ip_proto == NFM_IPPROTO_TCP;
 	packet_ports(p, &sport, &dport);
-	struct frag_pending waiting[FRAG_PENDING_MAX];
-	unsigned nwaiting = 0;
+	struct nfm_frag_waiting waiting;
+	waiting.n = 0;
 	struct nfm_packet fixed;
 
-	if (p->flags & NFM_PKT_FRAGMENT) {
-		struct frag_entry *e = &m->frags[frag_slot(p)];
-		int same = frag_match(e, p) && m->now - e->ts <= FRAG_TTL_NS;
-		if (p->flags & NFM_PKT_FRAG_FIRST) {
-			m->c.fragments++;
-			if (same && !e->have_first) { /* later fragments came first */
-				nwaiting = e->npend;
-				memcpy(waiting, e->pend, nwaiting * sizeof *waiting);
-				e->npend = 0;
-			} else {
-				frag_drop(m, e);
-			}
-			frag_claim(e, p, m->now);
-			e->have_first = 1;
-			e->sport = sport;
-			e->dport = dport;
-			e->tcp_hlen = p->tcp_hlen;
-			for (unsigned i = 0; i < nwaiting && !e->tcp_hlen; i++)
-				e->tcp_hlen = waiting[i].tcp_hlen;
-		} else if (replayed) {
-			sport = e->sport;
-			dport = e->dport;
-			if (is_tcp)
-				p = tcp_frag_fix(p, e->tcp_hlen, &fixed);
-		} else {
-			m->c.fragments++;
-			if (same && e->have_first) {
-				sport = e->sport;
-				dport = e->dport;
-				if (is_tcp) {
-					if (!e->tcp_hlen)
-						e->tcp_hlen = p->tcp_hlen;
-					p = tcp_frag_fix(p, e->tcp_hlen, &fixed);
-				}
-			} else {
-				if (!same) {
-					frag_drop(m, e);
-					frag_claim(e, p, m->now);
-				}
-				if (e->npend < FRAG_PENDING_MAX) {
-					struct frag_pending *w = &e->pend[e->npend++];
-					w->ts = p->ts_ns;
-					w->wire_len = p->wire_len;
-					w->payload = p->l4_payload_len;
-					w->flags = p->flags;
-					w->frag_offset = p->frag_offset;
-					w->tcp_flags = p->tcp_flags;
-					w->tcp_hlen = p->tcp_hlen;
-				} else {
-					m->c.fragments_unmatched++;
-				}
-				return 0;
-			}
-		}
-	}
+	if ((p->flags & NFM_PKT_FRAGMENT) &&
+	    nfm_frag_resolve(m->frags, &p, &fixed, &sport, &dport, replayed, m->now, &m->c,
+			     &waiting) == NFM_FRAG_HELD)
+		return 0;
 
 	if (!(proto_class(p, sport, dport) & m->cfg.protocols)) {
 		m->c.filtered++;
-		return nwaiting ? frag_replay(m, p, waiting, nwaiting) : 0;
+		return waiting.n ? frag_replay(m, p, &waiting) : 0;
 	}
 
 	struct prepared local;
@@ -603,7 +478,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 			if (expire(m, f, NFM_END_TCP_CLOSE))
 				return m->stop_rc;
 			f = NULL;
-		} else if (f->rec.tcp_progress & TCP_HS_DONE) {
+		} else if (f->st.tcp_progress & NFM_TCP_P_HS_DONE) {
 			if (expire(m, f, NFM_END_TCP_REUSE))
 				return m->stop_rc;
 			f = NULL;
@@ -613,7 +488,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 	if (!f) {
 		if (m->cfg.max_flows && m->c.flows_created >= m->cfg.max_flows) {
 			m->c.over_max_flows++;
-			return nwaiting ? frag_replay(m, p, waiting, nwaiting) : 0;
+			return waiting.n ? frag_replay(m, p, &waiting) : 0;
 		}
 		if (m->cfg.max_active_flows &&
 		    nfm_flow_table_count(m->table) >= m->cfg.max_active_flows) {
@@ -624,7 +499,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 		f = nfm_flow_table_add(m->table, kp, hash);
 		if (!f)
 			return m->stop_rc = NFM_ERR_NOMEM;
-		flow_init(m, f, p, src_is_a, sport, dport);
+		flow_init(m, f, p, src_is_a);
 	} else {
 		f->lru_time = m->now;
 		if (f->link_next[LIST_LRU] != NFM_FLOW_NONE) { /* not already the newest */
@@ -633,7 +508,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 		}
 	}
 
-	struct nfm_flow_record *r = &f->rec;
+	struct nfm_flow_stats *r = &f->st;
 	int dir = src_is_a == f->fwd_is_a ? NFM_FWD : NFM_BWD;
 	uint64_t total = r->pkts[0] + r->pkts[1];
 	if (total == 0) {
@@ -661,16 +536,19 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 
 	if (is_tcp) {
 		int was_finished = f->finished;
-		tcp_update(f, p, dir);
+		nfm_tcp_update(f, p, dir);
 		if (f->finished && !was_finished) {
 			f->close_time = m->now;
 			list_append(m, LIST_FIN, f, nfm_flow_table_index_of(m->table, f));
 		}
 	}
-	return nwaiting ? frag_replay(m, p, waiting, nwaiting) : 0;
+	if (m->layout.n)
+		modules_packet(m, f, p, dir, total, payload);
+	return waiting.n ? frag_replay(m, p, &waiting) : 0;
 }
 
-static int meter_packet(struct nfm_meter *m, const struct nfm_packet *p, const struct prepared *pre)
+static int meter_packet(struct nfm_meter *m, const struct nfm_packet *p, const struct prepared *pre,
+			const uint8_t *payload)
 {
 	if (m->stop_rc)
 		return m->stop_rc;
@@ -689,12 +567,12 @@ static int meter_packet(struct nfm_meter *m, const struct nfm_packet *p, const s
 	 * late packet finds the same flow state whatever the number of workers. */
 	if (p->clock_ns > m->now && nfm_meter_tick(m, p->clock_ns))
 		return m->stop_rc;
-	return meter_decoded(m, p, pre, 0);
+	return meter_decoded(m, p, pre, 0, payload);
 }
 
 int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *p)
 {
-	return meter_packet(m, p, NULL);
+	return meter_packet(m, p, NULL, NULL);
 }
 
 /* Keys are computed PF_AHEAD packets in advance: the index slot is prefetched then, the
@@ -715,8 +593,10 @@ static void prepare(struct nfm_meter *m, const struct nfm_packet *p, struct prep
 	nfm_flow_table_prefetch_slot(m->table, out->hash);
 }
 
-int nfm_meter_packets(struct nfm_meter *m, const struct nfm_packet *pk, size_t n)
+int nfm_meter_packets(struct nfm_meter *m, const struct nfm_packet *pk, size_t n,
+		      const uint8_t *payloads)
 {
+	size_t stride = m->layout.payload_bytes;
 	struct prepared ring[PF_RING];
 	for (size_t i = 0; i < n && i < PF_AHEAD; i++)
 		prepare(m, &pk[i], &ring[i % PF_RING]);
@@ -728,7 +608,8 @@ int nfm_meter_packets(struct nfm_meter *m, const struct nfm_packet *pk, size_t n
 		if (i + PF_AHEAD / 4 < n && ring[(i + PF_AHEAD / 4) % PF_RING].valid)
 			nfm_flow_table_prefetch_links(m->table, ring[(i + PF_AHEAD / 4) % PF_RING].hash,
 						      LIST_LRU);
-		int rc = meter_packet(m, &pk[i], &ring[i % PF_RING]);
+		int rc = meter_packet(m, &pk[i], &ring[i % PF_RING],
+				      payloads ? payloads + i * stride : NULL);
 		if (rc)
 			return rc;
 	}
@@ -748,7 +629,7 @@ int nfm_meter_frame(struct nfm_meter *m, const uint8_t *data, uint32_t cap_len,
 	p.clock_ns = 0;
 	enum nfm_decode_status st = nfm_decode(data, linktype, &m->cfg.decode, &p);
 	if (st == NFM_DECODE_OK)
-		return nfm_meter_packet(m, &p);
+		return meter_packet(m, &p, NULL, p.payload_off < cap_len ? data + p.payload_off : NULL);
 	m->c.packets++;
 	m->c.wire_bytes += wire_len;
 	if ((unsigned)st < NFM_DECODE_STATUS_COUNT)
@@ -760,8 +641,7 @@ int nfm_meter_frame(struct nfm_meter *m, const uint8_t *data, uint32_t cap_len,
 
 void nfm_meter_flush_fragments(struct nfm_meter *m)
 {
-	for (unsigned i = 0; i < FRAG_SLOTS; i++)
-		frag_drop(m, &m->frags[i]);
+	nfm_frag_flush(m->frags, &m->c);
 }
 
 int nfm_meter_finish(struct nfm_meter *m)
@@ -787,10 +667,13 @@ int nfm_meter_tick(struct nfm_meter *m, uint64_t now_ns)
 	return expire_due(m);
 }
 
-const struct nfm_flow_record *nfm_meter_oldest(const struct nfm_meter *m)
+int nfm_meter_oldest_seq(const struct nfm_meter *m, uint64_t *seq)
 {
 	uint32_t h = m->lists[LIST_AGE].head;
-	return h == NFM_FLOW_NONE ? NULL : &nfm_flow_table_at(m->table, h)->rec;
+	if (h == NFM_FLOW_NONE)
+		return 0;
+	*seq = nfm_flow_table_at(m->table, h)->cold.seq;
+	return 1;
 }
 
 int nfm_meter_expire_oldest(struct nfm_meter *m)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "decode/decode.h"
+#include "flow/module.h"
 #include "flow/record.h"
 
 /* Protocol selection (--protocols). */
@@ -29,6 +30,7 @@ struct nfm_meter_config {
 	uint64_t max_active_flows;  /* 0: no limit; else the oldest-idle flow is evicted */
 	unsigned protocols;         /* NFM_PROTO_* mask; 0 means all */
 	struct nfm_decode_options decode;
+	const struct nfm_layout *layout; /* feature modules (flow/module.h); NULL: none */
 };
 
 void nfm_meter_config_default(struct nfm_meter_config *cfg);
@@ -83,8 +85,11 @@ int nfm_meter_frame(struct nfm_meter *m, const uint8_t *data, uint32_t cap_len,
 		    uint32_t wire_len, uint64_t ts_ns, int linktype);
 /* Meters an already decoded packet (status OK). */
 int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *pkt);
-/* The same for an array of packets, with the table lookups prefetched ahead. */
-int nfm_meter_packets(struct nfm_meter *m, const struct nfm_packet *pk, size_t n);
+/* The same for an array of packets, with the table lookups prefetched ahead. payloads:
+ * NULL, or layout->payload_bytes bytes per packet holding the first bytes of its
+ * transport payload (the modules that asked for them read them). */
+int nfm_meter_packets(struct nfm_meter *m, const struct nfm_packet *pk, size_t n,
+		      const uint8_t *payloads);
 /* Writes every remaining flow (reason EOF) in creation order. */
 int nfm_meter_finish(struct nfm_meter *m);
 /* True when --max-flows is reached and every metered flow has been written: reading on
@@ -94,10 +99,11 @@ const struct nfm_counters *nfm_meter_counters(const struct nfm_meter *m);
 /* Advances the meter's clock to now_ns (never backwards) and writes the flows that are
  * due, without a packet: lets a worker that saw no packet follow the global time. */
 int nfm_meter_tick(struct nfm_meter *m, uint64_t now_ns);
-/* The open flow created first (NULL when none), and writing it (reason end-of-input).
- * nfm_meter_finish is these two in a loop; a merge of several meters uses them to write
- * the remaining flows of all in one creation order. */
-const struct nfm_flow_record *nfm_meter_oldest(const struct nfm_meter *m);
+/* The creation order (seq) of the open flow created first (returns 0 when none), and
+ * writing that flow (reason end-of-input). nfm_meter_finish is these two in a loop; a
+ * merge of several meters uses them to write the remaining flows of all in one
+ * creation order. */
+int nfm_meter_oldest_seq(const struct nfm_meter *m, uint64_t *seq);
 /* Counts the fragments still waiting for their first fragment as unmatched (end of
  * input; nfm_meter_finish does it). */
 void nfm_meter_flush_fragments(struct nfm_meter *m);

@@ -118,7 +118,7 @@ static void *worker_main(void *arg)
 		w->cur = s;
 		int rc = 0;
 		if (!stopped) {
-			rc = nfm_meter_packets(w->meter, s->pk[w->id], s->npk[w->id]);
+			rc = nfm_meter_packets(w->meter, s->pk[w->id], s->npk[w->id], NULL);
 			if (!rc && s->have_tick)
 				rc = nfm_meter_tick(w->meter, s->tick);
 			if (!rc && pl->nw == 1 && nfm_meter_done(w->meter)) {
@@ -189,9 +189,9 @@ static int write_open_flows(struct nfm_pipeline *pl)
 		unsigned best = pl->nw;
 		uint64_t best_seq = UINT64_MAX;
 		for (unsigned w = 0; w < pl->nw; w++) {
-			const struct nfm_flow_record *r = nfm_meter_oldest(pl->w[w].meter);
-			if (r && r->seq < best_seq) {
-				best_seq = r->seq;
+			uint64_t seq;
+			if (nfm_meter_oldest_seq(pl->w[w].meter, &seq) && seq < best_seq) {
+				best_seq = seq;
 				best = w;
 			}
 		}

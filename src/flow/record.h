@@ -1,7 +1,8 @@
-/* A flow record: everything the meter knows about one flow. The flow table accumulates
- * into it on the packet path; exporters, the report and the field table read it (const)
- * once the flow has expired. Direction index 0 is forward (initiator -> responder),
- * 1 is backward. */
+/* A flow record: everything the engine knows about one flow, as exporters, the report
+ * and the field table read it (const) once the flow has ended. The flow table keeps the
+ * same facts in another shape (hot counters beside the key, cold identity apart,
+ * flow/table.h); the meter fills a record when the flow is written. Direction index 0 is
+ * forward (initiator -> responder), 1 is backward. */
 #ifndef NFM_FLOW_RECORD_H
 #define NFM_FLOW_RECORD_H
 
@@ -68,6 +69,8 @@ struct nfm_flow_record {
 
 	uint64_t seq;             /* creation order within the input, from 1 */
 	const char *source_file;  /* input name, for --merge output; not owned */
+	const uint8_t *modules;   /* the flow's feature-module states (flow/module.h), or NULL;
+				   * valid only while the record is handed to a sink */
 };
 
 #endif

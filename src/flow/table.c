@@ -1,5 +1,6 @@
 #include "flow/table.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,8 @@ struct nfm_flow_table {
 	struct index cur;
 	struct index old;      /* being migrated into cur; slots NULL when not growing */
 	size_t migrate_pos;
-	struct nfm_flow **chunks;
+	uint8_t **chunks;      /* CHUNK_SIZE entries of entry_size bytes each */
+	size_t entry_size;
 	size_t nchunks, chunk_cap;
 	uint32_t next_unused;  /* entries [0, next_unused) have been handed out once */
 	uint32_t free_head;    /* free entries, linked through link_next[0] */
@@ -75,12 +77,14 @@ static int index_init(struct index *ix, size_t nslots)
 	return 0;
 }
 
-struct nfm_flow_table *nfm_flow_table_new(uint64_t seed)
+struct nfm_flow_table *nfm_flow_table_new(uint64_t seed, size_t module_bytes)
 {
+	_Static_assert(NFM_FLOW_CORE_SIZE % 64 == 0, "entries stay cache-line aligned");
 	struct nfm_flow_table *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
 	t->seed = seed;
+	t->entry_size = NFM_FLOW_CORE_SIZE + ((module_bytes + 63) & ~(size_t)63);
 	t->free_head = NFM_FLOW_NONE;
 	if (index_init(&t->cur, INITIAL_SLOTS) != 0) {
 		free(t);
@@ -103,7 +107,13 @@ void nfm_flow_table_free(struct nfm_flow_table *t)
 
 struct nfm_flow *nfm_flow_table_at(const struct nfm_flow_table *t, uint32_t idx)
 {
-	return &t->chunks[idx >> CHUNK_SHIFT][idx & (CHUNK_SIZE - 1)];
+	return (struct nfm_flow *)(t->chunks[idx >> CHUNK_SHIFT] +
+				   (size_t)(idx & (CHUNK_SIZE - 1)) * t->entry_size);
+}
+
+size_t nfm_flow_table_entry_size(const struct nfm_flow_table *t)
+{
+	return t->entry_size;
 }
 
 uint32_t nfm_flow_table_index_of(const struct nfm_flow_table *t, const struct nfm_flow *f)
@@ -158,8 +168,9 @@ void nfm_flow_table_prefetch_entry(const struct nfm_flow_table *t, uint64_t hash
 	 * whose hash bits match is very likely the flow. */
 	const struct slot *s = &t->cur.slots[(uint32_t)hash & t->cur.mask];
 	if (s->hlo == (uint32_t)hash && s->ref != REF_EMPTY && s->ref != REF_TOMB) {
+		/* The hot part: what the packet will read and write. */
 		const char *e = (const char *)nfm_flow_table_at(t, s->ref - 1);
-		for (size_t off = 0; off < sizeof(struct nfm_flow); off += 64)
+		for (size_t off = 0; off < offsetof(struct nfm_flow, cold); off += 64)
 			__builtin_prefetch(e + off, 1);
 	}
 }
@@ -240,14 +251,14 @@ static struct nfm_flow *entry_alloc(struct nfm_flow_table *t, uint32_t *idx_out)
 		if ((t->next_unused >> CHUNK_SHIFT) >= t->nchunks) {
 			if (t->nchunks == t->chunk_cap) {
 				size_t cap = t->chunk_cap ? t->chunk_cap * 2 : 16;
-				struct nfm_flow **c = realloc(t->chunks, cap * sizeof *c);
+				uint8_t **c = realloc(t->chunks, cap * sizeof *c);
 				if (!c)
 					return NULL;
 				t->chunks = c;
 				t->chunk_cap = cap;
 			}
-			/* calloc: pages are only touched as entries are used. */
-			struct nfm_flow *chunk = calloc(CHUNK_SIZE, sizeof *chunk);
+			/* Cache-line aligned; pages are only touched as entries are used. */
+			uint8_t *chunk = aligned_alloc(64, CHUNK_SIZE * t->entry_size);
 			if (!chunk)
 				return NULL;
 			t->chunks[t->nchunks++] = chunk;
@@ -267,7 +278,7 @@ struct nfm_flow *nfm_flow_table_add(struct nfm_flow_table *t, const struct nfm_f
 	struct nfm_flow *f = entry_alloc(t, &idx);
 	if (!f)
 		return NULL;
-	memset(f, 0, sizeof *f);
+	memset(f, 0, t->entry_size);
 	f->key = *k;
 	f->hash = hash;
 	f->self = idx;
@@ -326,6 +337,6 @@ size_t nfm_flow_table_memory(const struct nfm_flow_table *t)
 	size_t bytes = sizeof *t + (t->cur.mask + 1) * sizeof(struct slot);
 	if (t->old.slots)
 		bytes += (t->old.mask + 1) * sizeof(struct slot);
-	bytes += t->nchunks * CHUNK_SIZE * sizeof(struct nfm_flow);
+	bytes += t->nchunks * CHUNK_SIZE * t->entry_size;
 	return bytes;
 }

@@ -30,7 +30,35 @@ struct nfm_flow_key {
 
 #define NFM_FLOW_NONE UINT32_MAX
 
-/* One tracked flow. The list links are indices (NFM_FLOW_NONE terminates). */
+/* What every packet of a flow updates. */
+struct nfm_flow_stats {
+	uint64_t first_ns, last_ns;
+	uint64_t pkts[2];          /* [NFM_FWD], [NFM_BWD] */
+	uint64_t bytes[2];         /* on-wire frame lengths */
+	uint64_t payload[2];       /* transport payload bytes from IP lengths */
+	uint64_t iat_sum_ns, iat_min_ns, iat_max_ns;
+	uint32_t min_len, max_len;
+	uint32_t syn_count, fin_count, rst_count, ack_count;
+	uint32_t fin_seq[2];       /* sequence number of each side's FIN (flow/tcp_state.c) */
+	uint8_t tcp_flags;         /* OR of all flags seen */
+	uint8_t tcp_progress;      /* handshake/teardown bits (flow/tcp_state.c) */
+	uint8_t pad[6];
+};
+
+/* What is set once when a flow starts and read only when it is written. */
+struct nfm_flow_cold {
+	uint64_t seq;              /* creation order (first packet's position in the input) */
+	uint32_t tunnel_id;
+	uint8_t tunnel_type, tunnel_l3;
+	uint8_t pad[2];
+	uint8_t tunnel_src[16], tunnel_dst[16];
+};
+
+/* One tracked flow: the key, timers, list links and counters that packets touch come
+ * first (the hot part, three cache lines and a half), then the cold part, then the
+ * feature modules' states (flow/module.h) at the table's module offset. The flow's
+ * identity (addresses, ports, protocol, VLAN) is the key itself: fwd_is_a says which
+ * endpoint is the initiator. The list links are indices (NFM_FLOW_NONE terminates). */
 struct nfm_flow {
 	struct nfm_flow_key key;
 	uint64_t hash;
@@ -39,24 +67,31 @@ struct nfm_flow {
 	uint64_t close_time;    /* when the TCP connection finished (linger expiry) */
 	uint32_t link_prev[3];  /* expiry lists, indexed by the meter's list ids */
 	uint32_t link_next[3];  /* link_next[0] also chains free entries */
+	uint32_t self;          /* this entry's index */
 	uint8_t fwd_is_a;       /* forward (initiator) side is endpoint a */
 	uint8_t finished;       /* TCP close or reset seen: on the linger list */
-	uint8_t pad[2];
-	uint32_t self;          /* this entry's index */
-	struct nfm_flow_record rec;
+	uint8_t end_reason;     /* enum nfm_end_reason (set by a TCP close/reset, or at expiry) */
+	uint8_t conn_state;     /* enum nfm_conn_state, set at expiry */
+	struct nfm_flow_stats st;
+	struct nfm_flow_cold cold;
 };
+
+/* Bytes of an entry before the module area (a multiple of 64: modules and entries stay
+ * cache-line aligned). */
+#define NFM_FLOW_CORE_SIZE ((sizeof(struct nfm_flow) + 63) & ~(size_t)63)
 
 struct nfm_flow_table;
 
-/* seed varies hash placement; output never depends on it. */
-struct nfm_flow_table *nfm_flow_table_new(uint64_t seed);
+/* seed varies hash placement; output never depends on it. Each entry has module_bytes
+ * (a multiple of 64) after the engine's part, reached with nfm_flow_modules. */
+struct nfm_flow_table *nfm_flow_table_new(uint64_t seed, size_t module_bytes);
 void nfm_flow_table_free(struct nfm_flow_table *t);
 
 uint64_t nfm_flow_key_hash(const struct nfm_flow_table *t, const struct nfm_flow_key *k);
 struct nfm_flow *nfm_flow_table_find(struct nfm_flow_table *t, const struct nfm_flow_key *k,
 				     uint64_t hash);
-/* Adds a new entry for k (which must not be present); the entry is zeroed except key and
- * hash. NULL when memory is exhausted. */
+/* Adds a new entry for k (which must not be present); the entry (module area included)
+ * is zeroed except key and hash. NULL when memory is exhausted. */
 struct nfm_flow *nfm_flow_table_add(struct nfm_flow_table *t, const struct nfm_flow_key *k,
 				    uint64_t hash);
 void nfm_flow_table_remove(struct nfm_flow_table *t, struct nfm_flow *f);
@@ -71,6 +106,13 @@ void nfm_flow_table_prefetch_links(const struct nfm_flow_table *t, uint64_t hash
 struct nfm_flow *nfm_flow_table_at(const struct nfm_flow_table *t, uint32_t idx);
 uint32_t nfm_flow_table_index_of(const struct nfm_flow_table *t, const struct nfm_flow *f);
 size_t nfm_flow_table_count(const struct nfm_flow_table *t);
+/* Bytes of one entry (engine part + module area). */
+size_t nfm_flow_table_entry_size(const struct nfm_flow_table *t);
+
+static inline uint8_t *nfm_flow_modules(struct nfm_flow *f)
+{
+	return (uint8_t *)f + NFM_FLOW_CORE_SIZE;
+}
 /* Bytes held by the table (index + entry chunks). */
 size_t nfm_flow_table_memory(const struct nfm_flow_table *t);
 

@@ -80,7 +80,7 @@ static int accounted(const struct nfm_counters *k)
 
 NFM_TEST(table_insert_find_remove_through_growth)
 {
-	struct nfm_flow_table *t = nfm_flow_table_new(42);
+	struct nfm_flow_table *t = nfm_flow_table_new(42, 0);
 	CHECK(t != NULL);
 	enum { N = 200000 };
 	struct nfm_flow_key k;
@@ -93,7 +93,7 @@ NFM_TEST(table_insert_find_remove_through_growth)
 		CHECK(nfm_flow_table_find(t, &k, h) == NULL);
 		struct nfm_flow *f = nfm_flow_table_add(t, &k, h);
 		CHECK(f != NULL);
-		f->rec.seq = i;
+		f->cold.seq = i;
 		/* a few earlier keys stay findable while the index migrates */
 		if (i % 997 == 0 && i) {
 			struct nfm_flow_key k2;
@@ -103,7 +103,7 @@ NFM_TEST(table_insert_find_remove_through_growth)
 			k2.port_b = (uint16_t)j;
 			k2.proto = 6;
 			struct nfm_flow *g = nfm_flow_table_find(t, &k2, nfm_flow_key_hash(t, &k2));
-			CHECK(g && g->rec.seq == j);
+			CHECK(g && g->cold.seq == j);
 		}
 	}
 	CHECK_EQ_U(nfm_flow_table_count(t), N);
@@ -113,7 +113,7 @@ NFM_TEST(table_insert_find_remove_through_growth)
 		k.port_b = (uint16_t)i;
 		k.proto = 6;
 		struct nfm_flow *f = nfm_flow_table_find(t, &k, nfm_flow_key_hash(t, &k));
-		CHECK(f && f->rec.seq == i);
+		CHECK(f && f->cold.seq == i);
 		if (f)
 			nfm_flow_table_remove(t, f);
 	}
@@ -127,7 +127,7 @@ NFM_TEST(table_insert_find_remove_through_growth)
 		struct nfm_flow *f = nfm_flow_table_find(t, &k, nfm_flow_key_hash(t, &k));
 		if (f) {
 			found++;
-			CHECK(i % 2 == 1 && f->rec.seq == i);
+			CHECK(i % 2 == 1 && f->cold.seq == i);
 		}
 	}
 	CHECK_EQ_U(found, N / 2);
