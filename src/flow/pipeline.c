@@ -1,7 +1,12 @@
 /* The metering pipeline (see pipeline.h): reader (the caller) -> workers -> writer.
  * A ring of batch slots carries frames forward; synchronisation is per batch (one mutex
  * and three condition variables), never per packet. Nothing is allocated per packet:
- * slot arrays are sized once, record buffers only grow. */
+ * slot arrays are sized once, row buffers only grow. A worker turns each flow that ends
+ * into its row (the caller's encode) in the slot of the batch it ended in; the writer
+ * orders the rows of a batch by the flows' first packets and hands them on (emit). At
+ * the end of the input, "drain" batches make every worker write its open flows of a
+ * range of first packets, range after range, so that they too are encoded in the
+ * workers while the writer writes. */
 #include "flow/pipeline.h"
 
 #include <pthread.h>
@@ -13,11 +18,19 @@
 
 #define BATCH 4096u /* frames per batch: fixed, so results do not depend on workers */
 #define SLOTS 8u
+#define DRAIN_SPAN 65536u /* first packets per drain batch: bounds its rows */
 
 enum slot_state { SLOT_FREE = 0, SLOT_FILLED, SLOT_DONE };
 
-struct recbuf {
-	struct nfm_flow_record *rec;
+struct rowref {
+	uint64_t seq;
+	size_t off, len;
+};
+
+/* The rows one worker encoded during one batch. */
+struct rows {
+	struct nfm_buf bytes;
+	struct rowref *ref;
 	size_t n, cap;
 };
 
@@ -25,13 +38,16 @@ struct slot {
 	uint64_t batch_no;
 	enum slot_state state;
 	unsigned pending;      /* workers still processing */
-	int eof;               /* last batch of the input */
+	int eof;               /* last batch: workers and writer leave after it */
+	int drain;             /* end of input: write the open flows first seen before drain_below */
+	uint64_t drain_below;
 	int have_tick;
 	uint64_t tick;         /* newest timestamp among the batch's frames */
 	uint32_t frames;
 	struct nfm_packet *pk[NFM_PIPELINE_MAX_WORKERS];
 	uint32_t npk[NFM_PIPELINE_MAX_WORKERS];
-	struct recbuf out[NFM_PIPELINE_MAX_WORKERS];
+	uint8_t *payload[NFM_PIPELINE_MAX_WORKERS]; /* payload_bytes per packet, or NULL */
+	struct rows out[NFM_PIPELINE_MAX_WORKERS];
 	uint64_t peak[NFM_PIPELINE_MAX_WORKERS]; /* most flows each worker held in the batch */
 };
 
@@ -39,16 +55,23 @@ struct worker {
 	struct nfm_pipeline *pl;
 	unsigned id;
 	struct nfm_meter *meter;
-	struct slot *cur;      /* slot being processed: where the sink puts records */
-	int direct;            /* end of input: the writer drives the meter, records go out */
+	struct slot *cur;      /* slot being processed: where the rows go */
+	int drained;           /* end of input reached: fragments flushed */
 	pthread_t tid;
 	int started;
+};
+
+struct ordered {
+	uint64_t seq;
+	const uint8_t *row;
+	size_t len;
 };
 
 struct nfm_pipeline {
 	struct nfm_pipeline_config cfg;
 	unsigned nw;
-	nfm_flow_sink sink;
+	uint32_t payload_bytes;
+	nfm_flow_sink sink;    /* records handed over as such (no encode given) */
 	void *sink_ctx;
 	struct slot slots[SLOTS];
 	struct worker w[NFM_PIPELINE_MAX_WORKERS];
@@ -70,7 +93,7 @@ struct nfm_pipeline {
 	int finished;
 
 	/* writer side */
-	const struct nfm_flow_record **order;
+	struct ordered *order;
 	size_t order_cap;
 	uint64_t peak;         /* highest sum of the workers' peaks over one batch */
 };
@@ -83,24 +106,45 @@ static int get_stop(struct nfm_pipeline *pl)
 	return rc;
 }
 
-/* Worker sink: keep the record in the slot's buffer (or, at the end of the input, pass
- * it straight to the user's sink from the writer thread). */
+/* Worker sink: the flow's row, encoded here, goes into the slot of the batch. */
 static int worker_sink(void *ctx, const struct nfm_flow_record *rec)
 {
 	struct worker *w = ctx;
-	if (w->direct)
-		return w->pl->sink(w->pl->sink_ctx, rec);
-	struct recbuf *b = &w->cur->out[w->id];
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		struct nfm_flow_record *r = realloc(b->rec, cap * sizeof *r);
+	struct nfm_pipeline *pl = w->pl;
+	struct rows *o = &w->cur->out[w->id];
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 256;
+		struct rowref *r = realloc(o->ref, cap * sizeof *r);
 		if (!r)
 			return NFM_ERR_NOMEM;
-		b->rec = r;
-		b->cap = cap;
+		o->ref = r;
+		o->cap = cap;
 	}
-	b->rec[b->n++] = *rec;
+	size_t before = o->bytes.len;
+	int rc = pl->cfg.encode(pl->cfg.ctx, rec, &o->bytes);
+	if (rc)
+		return rc;
+	o->ref[o->n++] = (struct rowref){ .seq = rec->seq, .off = before,
+					  .len = o->bytes.len - before };
 	return 0;
+}
+
+/* With a plain sink (no encode): the row is the record itself. */
+static int record_encode(void *ctx, const struct nfm_flow_record *rec, struct nfm_buf *row)
+{
+	(void)ctx;
+	return nfm_buf_put(row, rec, sizeof *rec) ? NFM_ERR_NOMEM : 0;
+}
+
+static int record_emit(void *ctx, const uint8_t *row, size_t len)
+{
+	struct nfm_pipeline *pl = ctx;
+	struct nfm_flow_record rec;
+	if (len != sizeof rec)
+		return NFM_ERR_INVALID;
+	memcpy(&rec, row, sizeof rec);
+	rec.modules = NULL; /* the flow's entry is gone */
+	return pl->sink(pl->sink_ctx, &rec);
 }
 
 static void *worker_main(void *arg)
@@ -117,8 +161,16 @@ static void *worker_main(void *arg)
 
 		w->cur = s;
 		int rc = 0;
-		if (!stopped) {
-			rc = nfm_meter_packets(w->meter, s->pk[w->id], s->npk[w->id], NULL);
+		if (!stopped && s->drain) {
+			if (!w->drained) {
+				nfm_meter_flush_fragments(w->meter);
+				w->drained = 1;
+			}
+			uint64_t seq;
+			while (!rc && nfm_meter_oldest_seq(w->meter, &seq) && seq < s->drain_below)
+				rc = nfm_meter_expire_oldest(w->meter);
+		} else if (!stopped) {
+			rc = nfm_meter_packets(w->meter, s->pk[w->id], s->npk[w->id], s->payload[w->id]);
 			if (!rc && s->have_tick)
 				rc = nfm_meter_tick(w->meter, s->tick);
 			if (!rc && pl->nw == 1 && nfm_meter_done(w->meter)) {
@@ -144,12 +196,11 @@ static void *worker_main(void *arg)
 
 static int by_seq(const void *a, const void *b)
 {
-	const struct nfm_flow_record *x = *(const struct nfm_flow_record *const *)a;
-	const struct nfm_flow_record *y = *(const struct nfm_flow_record *const *)b;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	uint64_t x = ((const struct ordered *)a)->seq, y = ((const struct ordered *)b)->seq;
+	return x < y ? -1 : x > y;
 }
 
-/* Writes the flows that ended in one batch, in the order of their first packet. */
+/* Hands on the rows of one batch, in the order of their flows' first packets. */
 static int write_batch(struct nfm_pipeline *pl, struct slot *s)
 {
 	size_t total = 0;
@@ -159,48 +210,31 @@ static int write_batch(struct nfm_pipeline *pl, struct slot *s)
 		return 0;
 	if (total > pl->order_cap) {
 		size_t cap = total * 2;
-		const struct nfm_flow_record **o = realloc(pl->order, cap * sizeof *o);
+		struct ordered *o = realloc(pl->order, cap * sizeof *o);
 		if (!o)
 			return NFM_ERR_NOMEM;
 		pl->order = o;
 		pl->order_cap = cap;
 	}
 	size_t k = 0;
-	for (unsigned w = 0; w < pl->nw; w++)
-		for (size_t i = 0; i < s->out[w].n; i++)
-			pl->order[k++] = &s->out[w].rec[i];
-	if (pl->nw > 1 || total > 1)
+	int sorted = 1;
+	for (unsigned w = 0; w < pl->nw; w++) {
+		const struct rows *r = &s->out[w];
+		for (size_t i = 0; i < r->n; i++, k++) {
+			pl->order[k] = (struct ordered){ r->ref[i].seq, r->bytes.p + r->ref[i].off,
+							 r->ref[i].len };
+			if (k && pl->order[k].seq < pl->order[k - 1].seq)
+				sorted = 0;
+		}
+	}
+	if (!sorted)
 		qsort(pl->order, total, sizeof *pl->order, by_seq);
 	for (size_t i = 0; i < total; i++) {
-		int rc = pl->sink(pl->sink_ctx, pl->order[i]);
+		int rc = pl->cfg.emit(pl->cfg.ctx, pl->order[i].row, pl->order[i].len);
 		if (rc)
 			return rc;
 	}
 	return 0;
-}
-
-/* End of input: the open flows of all workers, merged by first packet. Each meter
- * yields its own in creation order, so a k-way merge of the heads suffices. */
-static int write_open_flows(struct nfm_pipeline *pl)
-{
-	for (unsigned w = 0; w < pl->nw; w++)
-		pl->w[w].direct = 1;
-	for (;;) {
-		unsigned best = pl->nw;
-		uint64_t best_seq = UINT64_MAX;
-		for (unsigned w = 0; w < pl->nw; w++) {
-			uint64_t seq;
-			if (nfm_meter_oldest_seq(pl->w[w].meter, &seq) && seq < best_seq) {
-				best_seq = seq;
-				best = w;
-			}
-		}
-		if (best == pl->nw)
-			return 0;
-		int rc = nfm_meter_expire_oldest(pl->w[best].meter);
-		if (rc)
-			return rc;
-	}
 }
 
 static void *writer_main(void *arg)
@@ -225,17 +259,11 @@ static void *writer_main(void *arg)
 		if (held > pl->peak)
 			pl->peak = held;
 
-		int rc = 0;
-		if (!stopped)
-			rc = write_batch(pl, s);
-		/* Workers have all left this slot, and at the end of input their loops. */
-		if (!rc && !stopped && s->eof && pl->finished == 2)
-			rc = write_open_flows(pl);
-		for (unsigned w = 0; w < pl->nw; w++)
+		int rc = stopped ? 0 : write_batch(pl, s);
+		for (unsigned w = 0; w < pl->nw; w++) {
 			s->out[w].n = 0;
-		if (s->eof)
-			for (unsigned w = 0; w < pl->nw; w++)
-				nfm_meter_flush_fragments(pl->w[w].meter);
+			s->out[w].bytes.len = 0;
+		}
 
 		pthread_mutex_lock(&pl->mu);
 		if (rc && !pl->stop_rc)
@@ -254,7 +282,9 @@ static void free_slots(struct nfm_pipeline *pl)
 	for (unsigned i = 0; i < SLOTS; i++)
 		for (unsigned w = 0; w < NFM_PIPELINE_MAX_WORKERS; w++) {
 			free(pl->slots[i].pk[w]);
-			free(pl->slots[i].out[w].rec);
+			free(pl->slots[i].payload[w]);
+			nfm_buf_free(&pl->slots[i].out[w].bytes);
+			free(pl->slots[i].out[w].ref);
 		}
 }
 
@@ -294,6 +324,12 @@ struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm
 		pl->nw = (unsigned)cap;
 	pl->sink = sink;
 	pl->sink_ctx = sink_ctx;
+	if (!pl->cfg.encode || !pl->cfg.emit) {
+		pl->cfg.encode = record_encode;
+		pl->cfg.emit = record_emit;
+		pl->cfg.ctx = pl;
+	}
+	pl->payload_bytes = cfg->meter.layout ? cfg->meter.layout->payload_bytes : 0;
 	pthread_mutex_init(&pl->mu, NULL);
 	pthread_cond_init(&pl->cv_work, NULL);
 	pthread_cond_init(&pl->cv_write, NULL);
@@ -304,6 +340,9 @@ struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm
 		for (unsigned w = 0; w < pl->nw; w++) {
 			pl->slots[i].pk[w] = malloc(BATCH * sizeof(struct nfm_packet));
 			if (!pl->slots[i].pk[w])
+				goto fail;
+			if (pl->payload_bytes &&
+			    !(pl->slots[i].payload[w] = malloc((size_t)BATCH * pl->payload_bytes)))
 				goto fail;
 		}
 	}
@@ -368,6 +407,7 @@ static void take_slot(struct nfm_pipeline *pl)
 	pthread_mutex_unlock(&pl->mu);
 	s->batch_no = pl->next_batch;
 	s->eof = 0;
+	s->drain = 0;
 	s->have_tick = 0;
 	s->tick = 0;
 	s->frames = 0;
@@ -413,6 +453,20 @@ static unsigned shard_of(const struct nfm_packet *p, unsigned nw)
 	return (unsigned)(((h >> 32) * nw) >> 32);
 }
 
+/* The first payload bytes of a decoded packet, for the feature modules that asked. */
+static void copy_payload(const struct nfm_pipeline *pl, uint8_t *dst, const struct nfm_packet *pk,
+			 const uint8_t *data)
+{
+	uint32_t off = pk->payload_off;
+	uint32_t n = off < pk->cap_len ? pk->cap_len - off : 0;
+	if (n > pk->l4_payload_len)
+		n = pk->l4_payload_len;
+	if (n > pl->payload_bytes)
+		n = pl->payload_bytes;
+	if (n)
+		memcpy(dst, data + off, n);
+}
+
 int nfm_pipeline_frame(struct nfm_pipeline *pl, const struct nfm_raw_packet *raw)
 {
 	if (!pl->fill) {
@@ -452,12 +506,15 @@ int nfm_pipeline_frame(struct nfm_pipeline *pl, const struct nfm_raw_packet *raw
 	pk->clock_ns = pl->newest;
 	enum nfm_decode_status st = nfm_decode(raw->data, raw->linktype, &pl->cfg.meter.decode, pk);
 	if (st == NFM_DECODE_OK) {
-		if (pl->nw == 1) {
-			s->npk[0]++;
-		} else {
-			unsigned w = shard_of(pk, pl->nw);
-			s->pk[w][s->npk[w]++] = *pk;
+		unsigned w = 0;
+		if (pl->nw > 1) {
+			w = shard_of(pk, pl->nw);
+			s->pk[w][s->npk[w]] = *pk;
 		}
+		if (pl->payload_bytes) /* the packet's bytes are lent only for this call */
+			copy_payload(pl, s->payload[w] + (size_t)s->npk[w] * pl->payload_bytes, pk,
+				     raw->data);
+		s->npk[w]++;
 	} else {
 		pl->rc.packets++;
 		pl->rc.wire_bytes += pk->wire_len;
@@ -483,11 +540,25 @@ int nfm_pipeline_finish(struct nfm_pipeline *pl, int write_open)
 {
 	if (pl->finished)
 		return get_stop(pl);
-	/* finished == 2 tells the writer to write the open flows at the end-of-input batch */
-	pl->finished = write_open ? 2 : 1;
+	pl->finished = 1;
 	if (!pl->fill)
 		take_slot(pl);
-	publish(pl, 1);
+	if (write_open && !get_stop(pl)) {
+		/* The last frames, then the open flows range by range of first packets (rows
+		 * at most DRAIN_SPAN per batch), the last range open-ended. */
+		publish(pl, 0);
+		for (uint64_t below = DRAIN_SPAN + 1;; below += DRAIN_SPAN) {
+			int last = below > pl->frames;
+			take_slot(pl);
+			pl->fill->drain = 1;
+			pl->fill->drain_below = last ? UINT64_MAX : below;
+			publish(pl, last);
+			if (last)
+				break;
+		}
+	} else {
+		publish(pl, 1);
+	}
 	for (unsigned w = 0; w < pl->nw; w++)
 		if (pl->w[w].started) {
 			pthread_join(pl->w[w].tid, NULL);

@@ -20,18 +20,34 @@
 
 #include "capture/source.h"
 #include "flow/meter.h"
+#include "util/buf.h"
+#include "util/buf.h"
 
 #define NFM_PIPELINE_MAX_WORKERS 64
+
+/* Called in a worker thread when a flow ends: appends the flow's row to row (any bytes
+ * the caller's emit understands; rec->modules is valid during the call). Called by
+ * several workers at once: ctx must be read-only here. Nonzero stops the pipeline. */
+typedef int (*nfm_row_encode)(void *ctx, const struct nfm_flow_record *rec, struct nfm_buf *row);
+/* Called in the writer thread for each row, one at a time, in the order described above.
+ * Nonzero stops the pipeline. */
+typedef int (*nfm_row_emit)(void *ctx, const uint8_t *row, size_t len);
 
 struct nfm_pipeline_config {
 	struct nfm_meter_config meter; /* max_active_flows is shared out among the workers */
 	unsigned workers;              /* 1..NFM_PIPELINE_MAX_WORKERS (0 means 1); at most
 					* max_active_flows, and 1 with max_flows */
+	nfm_row_encode encode;         /* NULL: rows are the records, handed to the sink */
+	nfm_row_emit emit;
+	void *ctx;                     /* for encode and emit */
 };
 
 struct nfm_pipeline;
 
-/* The sink is called from the writer thread only, one record at a time. */
+/* With cfg->encode NULL, sink is called from the writer thread, one record at a time
+ * (rec->modules is NULL there); otherwise sink is unused and may be NULL. */
+/* With cfg->encode NULL, sink is called from the writer thread, one record at a time
+ * (rec->modules is NULL there); otherwise sink is unused and may be NULL. */
 struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm_flow_sink sink,
 				      void *sink_ctx);
 /* Decodes and queues one frame (its bytes are not kept). Returns 0, or the nonzero

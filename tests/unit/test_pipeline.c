@@ -64,7 +64,7 @@ static uint64_t next_rand(uint64_t *s)
 static int run(unsigned workers, struct rec_list *out, struct nfm_counters *cnt, uint64_t max_flows,
 	       uint64_t max_active)
 {
-	struct nfm_pipeline_config pc;
+	struct nfm_pipeline_config pc = { 0 };
 	nfm_meter_config_default(&pc.meter);
 	pc.meter.idle_timeout_ns = 5 * NS;
 	pc.meter.max_flows = max_flows;
@@ -139,7 +139,7 @@ NFM_TEST(identical_for_any_worker_count)
  * lowest kinds listed with exact counts, the rest only in the total. */
 static void run_gre(unsigned workers, struct nfm_counters *cnt)
 {
-	struct nfm_pipeline_config pc;
+	struct nfm_pipeline_config pc = { 0 };
 	nfm_meter_config_default(&pc.meter);
 	pc.workers = workers;
 	struct rec_list out = { 0 };
