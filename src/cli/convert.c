@@ -9,6 +9,7 @@
 #include "capture/source.h"
 #include "cli/msg.h"
 #include "export/exporter.h"
+#include "export/fanout.h"
 #include "feature/fields.h"
 #include "flow/meter.h"
 #include "flow/pipeline.h"
@@ -16,20 +17,13 @@
 struct nfm_outputs {
 	const struct nfm_cli *cli;
 	const struct nfm_job *job;
-	enum nfm_format fmt;
 	struct nfm_columns cols;
 	struct nfm_outset *set;
-	struct nfm_exporter *main;
-	struct nfm_exporter *split[NFM_SPLIT_N];
+	struct nfm_fanout *fanout;
 	struct nfm_report *report;
-	struct nfm_flow_record *preview;
-	size_t preview_n;
-	const char *source_file;  /* current input for the source_file column */
-	uint64_t flows;
 	uint64_t evicted;         /* flows written early by the active-flow cap */
 	uint64_t packets;
-	int failed;
-	struct nfm_error err;
+	struct nfm_error err;     /* the first error of the writer side */
 	struct timespec t0;
 };
 
@@ -40,50 +34,23 @@ static double elapsed_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int split_index(const struct nfm_flow_record *r)
+/* Worker side: every output's bytes for the flow. */
+static int encode_row(void *ctx, const struct nfm_flow_record *rec, struct nfm_buf *row)
 {
-	if (r->l3 == NFM_L3_ARP)
-		return NFM_SPLIT_ARP;
-	switch (r->ip_proto) {
-	case NFM_IPPROTO_TCP: return NFM_SPLIT_TCP;
-	case NFM_IPPROTO_UDP: return NFM_SPLIT_UDP;
-	case NFM_IPPROTO_ICMP: return NFM_SPLIT_ICMP;
-	case NFM_IPPROTO_ICMPV6: return NFM_SPLIT_ICMPV6;
-	case NFM_IPPROTO_SCTP: return NFM_SPLIT_SCTP;
-	default: return NFM_SPLIT_OTHER;
-	}
+	const struct nfm_outputs *o = ctx;
+	return nfm_fanout_encode(o->fanout, rec, row);
 }
 
-static int sink(void *ctx, const struct nfm_flow_record *rec)
+/* Writer side: the report sees the flow, the outputs get their bytes. */
+static int emit_row(void *ctx, const uint8_t *row, size_t len)
 {
 	struct nfm_outputs *o = ctx;
-	struct nfm_flow_record tmp;
-	if (o->source_file) {
-		tmp = *rec;
-		tmp.source_file = o->source_file;
-		rec = &tmp;
-	}
-	o->flows++;
-	if (o->preview_n < o->cli->preview)
-		o->preview[o->preview_n++] = *rec;
-	if (o->report)
-		nfm_report_add_flow(o->report, rec);
-	struct nfm_exporter *ex = o->main;
-	if (o->cli->split) {
-		int k = split_index(rec);
-		if (!o->split[k]) {
-			char *name = nfm_split_path(o->job->output, k, o->fmt);
-			if (!name)
-				return nfm_error_set(&o->err, NFM_ERR_NOMEM, "out of memory");
-			int rc = nfm_exporter_open(&o->split[k], o->fmt, o->set, name, &o->cols,
-						   &o->err);
-			free(name);
-			if (rc)
-				return rc;
-		}
-		ex = o->split[k];
-	}
-	return nfm_exporter_write(ex, rec, &o->err);
+	struct nfm_flow_record rec;
+	bool have;
+	int rc = nfm_fanout_write(o->fanout, row, len, &rec, &have, &o->err);
+	if (rc == 0 && have && o->report)
+		nfm_report_add_flow(o->report, &rec);
+	return rc;
 }
 
 struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm_job *job,
@@ -96,7 +63,6 @@ struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm
 	}
 	o->cli = cli;
 	o->job = job;
-	o->fmt = job->fmt;
 	clock_gettime(CLOCK_MONOTONIC, &o->t0);
 	unsigned mask = NFM_SET_BASE;
 	if (with_source_column)
@@ -105,17 +71,22 @@ struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm
 		mask |= NFM_SET_EXT;
 	nfm_columns_select(&o->cols, mask);
 	o->set = nfm_outset_new(reg, job->ninputs == 1 ? job->inputs[0] : NULL);
-	if (cli->preview)
-		o->preview = calloc(cli->preview, sizeof *o->preview);
+	if (o->set)
+		o->fanout = nfm_fanout_new(o->set, job->report_base != NULL);
 	if (job->report_base)
 		o->report = nfm_report_new();
-	if (!o->set || (cli->preview && !o->preview) || (job->report_base && !o->report)) {
+	if (!o->fanout || (job->report_base && !o->report)) {
 		nfm_msg("out of memory");
 		nfm_outputs_close(o, false);
 		return NULL;
 	}
-	if (!cli->split &&
-	    nfm_exporter_open(&o->main, o->fmt, o->set, job->output, &o->cols, &o->err) != 0) {
+	int rc = nfm_fanout_add(o->fanout, job->fmt, job->output, &o->cols, cli->split, 0, &o->err);
+	/* The preview table goes to standard output, or standard error when the flows do. */
+	if (rc == 0 && cli->preview)
+		rc = nfm_fanout_add(o->fanout, nfm_exporter_find("preview"),
+				    strcmp(job->output, "-") == 0 ? "/dev/stderr" : "-", &o->cols, false,
+				    cli->preview, &o->err);
+	if (rc) {
 		nfm_msg("%s", o->err.msg);
 		nfm_outputs_close(o, false);
 		return NULL;
@@ -180,14 +151,15 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 					     &(struct nfm_source_stats){ 0 }, err.msg);
 		return NFM_INPUT_FAILED;
 	}
-	struct nfm_pipeline_config pc = { .meter = cli->meter, .workers = workers };
-	struct nfm_pipeline *pl = nfm_pipeline_new(&pc, sink, o);
+	struct nfm_pipeline_config pc = { .meter = cli->meter, .workers = workers,
+					  .encode = encode_row, .emit = emit_row, .ctx = o };
+	struct nfm_pipeline *pl = nfm_pipeline_new(&pc, NULL, NULL);
 	if (!pl) {
 		nfm_source_close(src);
 		nfm_msg("%s: out of memory", display);
 		return NFM_INPUT_FAILED;
 	}
-	o->source_file = (cli->merge && cli->directory) ? display : NULL;
+	nfm_fanout_set_source(o->fanout, (cli->merge && cli->directory) ? display : NULL);
 	struct progress pg = { .on = progress, .total = nfm_source_file_size(src) };
 	clock_gettime(CLOCK_MONOTONIC, &pg.t0);
 	enum nfm_input_status status = NFM_INPUT_OK;
@@ -255,18 +227,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 /* Completes every file of the set and puts them in place together. */
 static int commit_all(struct nfm_outputs *o, struct nfm_error *err)
 {
-	int rc = 0;
-	if (o->main) {
-		rc = nfm_exporter_close(o->main, err);
-		o->main = NULL;
-	}
-	for (int k = 0; k < NFM_SPLIT_N; k++) {
-		if (o->split[k] && rc == 0)
-			rc = nfm_exporter_close(o->split[k], err);
-		else
-			nfm_exporter_abort(o->split[k]);
-		o->split[k] = NULL;
-	}
+	int rc = nfm_fanout_close(o->fanout, err);
 	if (rc == 0 && o->report) {
 		nfm_report_set_elapsed(o->report, elapsed_since(&o->t0));
 		rc = nfm_report_save(o->report, o->set, o->job->report_base, err);
@@ -276,25 +237,13 @@ static int commit_all(struct nfm_outputs *o, struct nfm_error *err)
 	return rc;
 }
 
-static void print_preview(struct nfm_outputs *o)
-{
-	FILE *pf = strcmp(o->job->output, "-") == 0 ? stderr : stdout;
-	const struct nfm_flow_record **all = calloc(o->preview_n ? o->preview_n : 1, sizeof *all);
-	if (!all)
-		return;
-	for (size_t i = 0; i < o->preview_n; i++)
-		all[i] = &o->preview[i];
-	nfm_preview_print(pf, all, o->preview_n);
-	free(all);
-	fflush(pf);
-}
-
 int nfm_outputs_close(struct nfm_outputs *o, bool commit)
 {
 	if (!o)
 		return 0;
 	int rc = 0;
 	const struct nfm_cli *cli = o->cli;
+	uint64_t flows = nfm_fanout_rows(o->fanout);
 	if (commit) {
 		struct nfm_error err;
 		nfm_error_clear(&err);
@@ -302,28 +251,21 @@ int nfm_outputs_close(struct nfm_outputs *o, bool commit)
 		if (rc)
 			nfm_msg("%s", err.msg);
 	}
-	nfm_exporter_abort(o->main);
-	for (int k = 0; k < NFM_SPLIT_N; k++)
-		nfm_exporter_abort(o->split[k]);
+	nfm_fanout_free(o->fanout);
 	nfm_outset_free(o->set); /* discards whatever was not committed */
-	if (commit && rc == 0) {
-		if (cli->preview)
-			print_preview(o);
-		if (!cli->quiet) {
-			double secs = elapsed_since(&o->t0); /* the whole run, packaging included */
-			double rate = secs > 0 ? (double)o->packets / secs : 0;
-			/* Which flows the cap writes early depends on the worker count. */
-			char ev[128] = "";
-			if (o->evicted)
-				snprintf(ev, sizeof ev, "; %llu evicted by the active-flow cap (records depend on --max-workers)",
-					 (unsigned long long)o->evicted);
-			nfm_msg("%llu packets, %llu flows -> %s%s in %.2f s (%.2f M packets/s)%s",
-				(unsigned long long)o->packets, (unsigned long long)o->flows,
-				o->job->output, cli->split ? "_<protocol>.*" : "", secs, rate / 1e6, ev);
-		}
+	if (commit && rc == 0 && !cli->quiet) {
+		double secs = elapsed_since(&o->t0); /* the whole run, packaging included */
+		double rate = secs > 0 ? (double)o->packets / secs : 0;
+		/* Which flows the cap writes early depends on the worker count. */
+		char ev[128] = "";
+		if (o->evicted)
+			snprintf(ev, sizeof ev, "; %llu evicted by the active-flow cap (records depend on --max-workers)",
+				 (unsigned long long)o->evicted);
+		nfm_msg("%llu packets, %llu flows -> %s%s in %.2f s (%.2f M packets/s)%s",
+			(unsigned long long)o->packets, (unsigned long long)flows, o->job->output,
+			cli->split ? "_<protocol>.*" : "", secs, rate / 1e6, ev);
 	}
 	nfm_report_free(o->report);
-	free(o->preview);
 	free(o);
 	return commit ? rc : 0;
 }

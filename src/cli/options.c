@@ -448,7 +448,8 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, con
 	case K_LIST:
 		break; /* parsed below with the option's names (--protocols is the one list) */
 	case K_FORMAT:
-		if (nfm_format_from_name(val, &cli->format))
+		cli->format = nfm_exporter_find(val);
+		if (!cli->format || cli->format == nfm_exporter_find("preview"))
 			return bad_value(err, o, name, val, NULL);
 		break;
 	}

@@ -29,7 +29,7 @@ struct nfm_cli {
 	bool merge, split, stream, verbose, quiet, no_report, extended, list_columns;
 	bool help, version, progress_forced_off;
 	bool have_format;
-	enum nfm_format format;
+	const struct nfm_exporter_ops *format; /* -of, when have_format */
 	uint64_t preview;         /* --quick-preview N (0 = off) */
 	uint64_t chunk_mb;        /* --chunk-size: memory budget for active flows */
 	unsigned workers;         /* --max-workers */

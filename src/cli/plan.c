@@ -14,9 +14,6 @@
 
 #include "cli/msg.h"
 
-const char *const nfm_split_names[NFM_SPLIT_N] = { "tcp", "udp", "icmp", "icmpv6", "arp",
-						     "sctp", "other" };
-
 /* ---- names ---- */
 
 static char *join_path(const char *dir, const char *name)
@@ -84,15 +81,6 @@ static char *stem_of(const char *path)
 			cut = (size_t)(base + n - dot);
 	}
 	return strndup(base, n - cut);
-}
-
-char *nfm_split_path(const char *base, int k, enum nfm_format fmt)
-{
-	size_t n = strlen(base) + 32;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s_%s.%s", base, nfm_split_names[k], nfm_format_ext(fmt));
-	return p;
 }
 
 /* Reports go beside the output, named after it; when the output is written in place
@@ -447,14 +435,12 @@ static int claim_dir(struct claims *c, struct nfm_plan *plan, const char *dir, c
 
 /* ---- jobs ---- */
 
-static enum nfm_format format_for(const struct nfm_cli *cli, const char *path)
+static const struct nfm_exporter_ops *format_for(const struct nfm_cli *cli, const char *path)
 {
-	enum nfm_format f = NFM_FMT_CSV;
 	if (cli->have_format)
 		return cli->format;
-	if (path && nfm_format_from_path(path, &f) != 0)
-		f = NFM_FMT_CSV;
-	return f;
+	const struct nfm_exporter_ops *f = path ? nfm_exporter_for_path(path) : NULL;
+	return f ? f : nfm_exporter_find("csv");
 }
 
 static struct nfm_job *add_job(struct nfm_plan *plan, size_t ninputs)
@@ -557,7 +543,7 @@ static int plan_batch_job(struct claims *c, const struct nfm_cli *cli, struct nf
 	job->ninputs = 1;
 	job->fmt = format_for(cli, NULL);
 	const char *rdir = cli->report_dir ? cli->report_dir : outdir;
-	const char *ext = nfm_format_ext(job->fmt);
+	const char *ext = nfm_exporter_ext(job->fmt);
 	char *stem = stem_of(input);
 	char *first = NULL;
 	int rc = stem ? NFM_EXIT_USAGE : oom();
@@ -626,9 +612,8 @@ static int plan_one_job(struct claims *c, const struct nfm_cli *cli, struct nfm_
 	if (!job->output)
 		return oom();
 	if (cli->split) { /* "flows.csv" and "flows" both give flows_tcp.csv, ... */
-		enum nfm_format f;
 		char *dot = strrchr(job->output, '.');
-		if (dot && dot > strrchr(job->output, '/') && nfm_format_from_path(job->output, &f) == 0)
+		if (dot && dot > strrchr(job->output, '/') && nfm_exporter_for_path(job->output))
 			*dot = '\0';
 	}
 	if (!cli->no_report) {
@@ -673,7 +658,7 @@ int nfm_plan_make(const struct nfm_cli *cli, struct nfm_plan *plan)
 		rc = plan_one_job(&c, cli, plan, files, n, cli->output);
 	} else if (rc == 0 && cli->merge) {
 		char name[64];
-		snprintf(name, sizeof name, "merged_flows.%s", nfm_format_ext(format_for(cli, NULL)));
+		snprintf(name, sizeof name, "merged_flows.%s", nfm_exporter_ext(format_for(cli, NULL)));
 		char *out = cli->output ? strdup(cli->output) : join_path(outdir, name);
 		rc = out ? plan_one_job(&c, cli, plan, files, n, out) : oom();
 		free(out);

@@ -11,12 +11,8 @@
 #include <stddef.h>
 
 #include "cli/options.h"
+#include "export/fanout.h"
 #include "util/outset.h"
-
-/* Per-protocol files of --split-by-protocol: OUTPUT_<name>.EXT */
-enum { NFM_SPLIT_TCP, NFM_SPLIT_UDP, NFM_SPLIT_ICMP, NFM_SPLIT_ICMPV6, NFM_SPLIT_ARP,
-       NFM_SPLIT_SCTP, NFM_SPLIT_OTHER, NFM_SPLIT_N };
-extern const char *const nfm_split_names[NFM_SPLIT_N];
 
 /* One conversion: its inputs (several with -d --merge) and its output set. */
 struct nfm_job {
@@ -24,7 +20,7 @@ struct nfm_job {
 	size_t ninputs;
 	char *output;       /* the flows file ("-" = stdout), or the base of the split names */
 	char *report_base;  /* reports: REPORT_BASE.txt and .json; NULL with --no-report */
-	enum nfm_format fmt;
+	const struct nfm_exporter_ops *fmt;
 };
 
 struct nfm_plan {
@@ -43,8 +39,5 @@ int nfm_plan_make(const struct nfm_cli *cli, struct nfm_plan *plan);
  * output goes. Returns 0, or the exit status after printing one line. */
 int nfm_plan_prepare(const struct nfm_plan *plan, struct nfm_outreg *reg);
 void nfm_plan_free(struct nfm_plan *plan);
-
-/* The split file of one protocol: "<base>_<name>.<ext>"; caller frees. */
-char *nfm_split_path(const char *base, int k, enum nfm_format fmt);
 
 #endif

@@ -1,35 +1,27 @@
 /* CSV (RFC 4180 with LF line ends): header row of column names, one row per flow.
  * A cell is quoted when it holds a comma, a double quote, CR or LF (quotes doubled).
  * Text cells that a spreadsheet would read as a formula (= + - @ TAB CR first) get an
- * apostrophe prefix; numbers are never altered. No allocation per row. */
+ * apostrophe prefix; numbers are never altered; bytes that are not well-formed UTF-8
+ * stand for their Latin-1 code points, so the file always decodes as UTF-8. A row is
+ * built in the worker that ended the flow; the writer copies it to the file. */
 #include "export/exporter_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-
-/* Rows are built in out[] and handed to stdio with one fwrite per row (or more for a
- * row longer than out[]), so errors, stdout and abort behave as with per-cell writes. */
-#define CSV_OUT_CAP (64 * 1024)
 #define CSV_NUM_ROOM 512 /* enough for any non-text cell (a printf'd double is < 330) */
 
 struct csv_state {
 	FILE *fp;
-	const char *path;
+	struct nfm_outfile *out;
 	const struct nfm_columns *cols;
-	struct nfm_value v;
-	char *fix;                /* a text cell repaired to UTF-8, grown on demand */
-	size_t fix_cap;
-	size_t len;               /* bytes pending in out */
-	char out[CSV_OUT_CAP];
 };
 
-/* s itself when it is well-formed UTF-8; otherwise a copy in which every byte that is
- * not part of a well-formed sequence stands for its Latin-1 code point (as in the XLSX
- * and JSON outputs), so the file always decodes as UTF-8 (a file name from -d --merge
- * may hold any bytes). */
-static const char *utf8_text(struct csv_state *st, const char *s, size_t n)
+/* s itself when it is well-formed UTF-8; otherwise a copy in fix (grown as needed) in
+ * which every byte that is not part of a well-formed sequence stands for its Latin-1
+ * code point (as in the XLSX and JSON outputs). NULL when memory is exhausted. */
+static const char *utf8_text(const char *s, size_t n, struct nfm_buf *fix)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
@@ -41,73 +33,29 @@ static const char *utf8_text(struct csv_state *st, const char *s, size_t n)
 	}
 	if (i == n)
 		return s;
-	if (2 * n + 1 > st->fix_cap) {
-		char *f = realloc(st->fix, 2 * n + 1);
-		if (!f)
-			return s;
-		st->fix = f;
-		st->fix_cap = 2 * n + 1;
-	}
+	fix->len = 0;
+	uint8_t *d = nfm_buf_room(fix, 2 * n + 1);
+	if (!d)
+		return NULL;
 	size_t o = 0;
 	for (i = 0; i < n;) {
 		size_t len = u[i] < 0x80 ? 1 : nfm_utf8_seq_len(u + i, n - i);
 		if (len) {
-			memcpy(st->fix + o, s + i, len);
+			memcpy(d + o, s + i, len);
 			o += len;
 			i += len;
 		} else {
-			st->fix[o++] = (char)(0xC0 | (u[i] >> 6));
-			st->fix[o++] = (char)(0x80 | (u[i] & 0x3F));
+			d[o++] = (uint8_t)(0xC0 | (u[i] >> 6));
+			d[o++] = (uint8_t)(0x80 | (u[i] & 0x3F));
 			i++;
 		}
 	}
-	st->fix[o] = '\0';
-	return st->fix;
+	d[o] = '\0';
+	return (const char *)d;
 }
 
-/* The slow path for a text cell too long for out[] (written straight to fp). */
-static void put_text(FILE *fp, const char *s)
-{
-	bool prefix = nfm_formula_risky(s);
-	bool quote = strpbrk(s, ",\"\r\n") != NULL;
-	if (quote)
-		putc('"', fp);
-	if (prefix)
-		putc('\'', fp);
-	if (!quote) {
-		fputs(s, fp);
-		return;
-	}
-	for (const char *p = s;;) {
-		const char *q = strchr(p, '"');
-		if (!q) {
-			fputs(p, fp);
-			break;
-		}
-		fwrite(p, 1, (size_t)(q - p) + 1, fp); /* up to and including the quote */
-		putc('"', fp);
-		p = q + 1;
-	}
-	putc('"', fp);
-}
-
-static void flush_out(struct csv_state *st)
-{
-	if (st->len)
-		fwrite(st->out, 1, st->len, st->fp);
-	st->len = 0;
-}
-
-/* Makes room for n more bytes in out; false when n can never fit. */
-static bool room(struct csv_state *st, size_t n)
-{
-	if (n > CSV_OUT_CAP - st->len)
-		flush_out(st);
-	return n <= CSV_OUT_CAP;
-}
-
-/* Appends a text cell with the same quoting and prefix rules as put_text. */
-static void add_text(struct csv_state *st, const char *s)
+/* Appends a text cell with the quoting and prefix rules above. */
+static int add_text(struct nfm_buf *row, const char *s)
 {
 	static const unsigned char special[256] = { [','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1 };
 	size_t n = 0;
@@ -116,115 +64,133 @@ static void add_text(struct csv_state *st, const char *s)
 		quote |= special[(unsigned char)s[n]];
 		high |= (unsigned char)s[n];
 	}
+	struct nfm_buf fix = { 0 };
 	if (high & 0x80) {
-		s = utf8_text(st, s, n);
+		s = utf8_text(s, n, &fix);
+		if (!s)
+			return -1;
 		n = strlen(s);
 	}
 	bool prefix = nfm_formula_risky(s);
-	size_t worst = quote ? 2 * n + 3 : n + 1;
-	if (!room(st, worst)) {
-		put_text(st->fp, s);
-		return;
-	}
-	char *d = st->out + st->len;
-	if (!quote) {
-		if (prefix)
-			*d++ = '\'';
-		memcpy(d, s, n);
-		st->len += n + prefix;
-		return;
+	char *d = (char *)nfm_buf_room(row, quote ? 2 * n + 3 : n + 1);
+	if (!d) {
+		nfm_buf_free(&fix);
+		return -1;
 	}
 	char *start = d;
-	*d++ = '"';
+	if (quote)
+		*d++ = '"';
 	if (prefix)
 		*d++ = '\'';
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"')
-			*d++ = '"';
-		*d++ = s[i];
+	if (!quote) {
+		memcpy(d, s, n);
+		d += n;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '"')
+				*d++ = '"';
+			*d++ = s[i];
+		}
+		*d++ = '"';
 	}
-	*d++ = '"';
-	st->len += (size_t)(d - start);
-}
-
-static void add_char(struct csv_state *st, char c)
-{
-	room(st, 1);
-	st->out[st->len++] = c;
-}
-
-static int csv_open(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
-		    struct nfm_error *err)
-{
-	struct csv_state *st = calloc(1, sizeof *st);
-	if (!st)
-		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", out->path);
-	st->fp = out->fp;
-	st->path = out->path;
-	st->cols = cols;
-	for (size_t i = 0; i < cols->n; i++) {
-		if (i)
-			add_char(st, ',');
-		add_text(st, cols->f[i]->name);
-	}
-	add_char(st, '\n');
-	flush_out(st);
-	*state = st;
+	row->len += (size_t)(d - start);
+	nfm_buf_free(&fix);
 	return 0;
 }
 
-static int csv_write(void *state, const struct nfm_flow_record *rec, struct nfm_error *err)
+static int add_char(struct nfm_buf *row, char c)
 {
-	struct csv_state *st = state;
-	FILE *fp = st->fp;
+	return nfm_buf_put(row, &c, 1);
+}
+
+static int csv_encode(const void *state, const struct nfm_flow_record *rec, struct nfm_buf *row)
+{
+	const struct csv_state *st = state;
+	struct nfm_value v;
 	for (size_t i = 0; i < st->cols->n; i++) {
 		const struct nfm_field *f = st->cols->f[i];
-		if (i)
-			add_char(st, ',');
-		f->get(rec, &st->v);
-		if (st->v.type == NFM_V_NULL)
+		if (i && add_char(row, ','))
+			return -1;
+		f->get(rec, &v);
+		if (v.type == NFM_V_NULL)
 			continue;
-		if (st->v.type == NFM_V_STR) {
-			add_text(st, st->v.s ? st->v.s : "");
-		} else {
-			room(st, CSV_NUM_ROOM);
-			st->len += nfm_value_format(&st->v, f->precision, st->out + st->len,
-						    CSV_NUM_ROOM);
+		if (v.type == NFM_V_STR) {
+			if (add_text(row, v.s ? v.s : ""))
+				return -1;
+			continue;
 		}
+		char *d = (char *)nfm_buf_room(row, CSV_NUM_ROOM);
+		if (!d)
+			return -1;
+		row->len += nfm_value_format(&v, f->precision, d, CSV_NUM_ROOM);
 	}
-	add_char(st, '\n');
-	flush_out(st);
-	if (ferror(fp))
-		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->path,
+	return add_char(row, '\n');
+}
+
+static int csv_write(void *state, const uint8_t *row, size_t len, struct nfm_error *err)
+{
+	struct csv_state *st = state;
+	if (fwrite(row, 1, len, st->fp) != len)
+		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->out->path,
 				     strerror(errno ? errno : EIO));
 	return 0;
 }
 
-static void csv_free(struct csv_state *st)
+static int csv_open(void **state, const struct nfm_export_dest *dest,
+		    const struct nfm_columns *cols, struct nfm_error *err)
 {
-	if (st)
-		free(st->fix);
-	free(st);
+	struct csv_state *st = calloc(1, sizeof *st);
+	if (!st)
+		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
+	int rc = nfm_outset_create(dest->set, dest->path, NFM_OUT_STREAM, &st->out, err);
+	if (rc) {
+		free(st);
+		return rc;
+	}
+	st->fp = st->out->fp;
+	st->cols = cols;
+	struct nfm_buf head = { 0 };
+	for (size_t i = 0; i < cols->n && rc == 0; i++)
+		rc = (i && add_char(&head, ',')) || add_text(&head, cols->f[i]->name);
+	if (rc == 0)
+		rc = add_char(&head, '\n');
+	if (rc == 0)
+		rc = csv_write(st, head.p, head.len, err);
+	else
+		rc = nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
+	nfm_buf_free(&head);
+	if (rc) {
+		nfm_outfile_discard(st->out);
+		free(st);
+		return rc;
+	}
+	*state = st;
+	return 0;
 }
 
 static int csv_close(void *state, struct nfm_error *err)
 {
-	(void)err; /* rows are flushed as written; the output set checks the rest */
-	csv_free(state);
-	return 0;
+	struct csv_state *st = state;
+	int rc = nfm_outfile_finish(st->out, err);
+	free(st);
+	return rc;
 }
 
 static void csv_abort(void *state)
 {
-	csv_free(state);
+	struct csv_state *st = state;
+	if (st)
+		nfm_outfile_discard(st->out);
+	free(st);
 }
 
 const struct nfm_exporter_ops nfm_exporter_csv = {
-	.fmt = NFM_FMT_CSV,
 	.name = "csv",
 	.ext = "csv",
 	.allows_stdout = true,
+	.listed = true,
 	.open = csv_open,
+	.encode = csv_encode,
 	.write = csv_write,
 	.close = csv_close,
 	.abort = csv_abort,

@@ -1,87 +1,92 @@
-/* Format names and the dispatch over the per-format exporters (csv.c, json.c, xlsx.c). */
+/* The exporter table and the calls that dispatch to it. */
 #include "export/exporter_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static const struct nfm_exporter_ops *const ops_table[NFM_FMT_COUNT] = {
-	[NFM_FMT_CSV] = &nfm_exporter_csv,
-	[NFM_FMT_JSON] = &nfm_exporter_json,
-	[NFM_FMT_JSONL] = &nfm_exporter_jsonl,
-	[NFM_FMT_XLSX] = &nfm_exporter_xlsx,
+/* One line per exporter. */
+static const struct nfm_exporter_ops *const exporters[] = {
+	&nfm_exporter_csv,
+	&nfm_exporter_json,
+	&nfm_exporter_jsonl,
+	&nfm_exporter_xlsx,
+	&nfm_exporter_preview,
 };
 
-static const struct {
-	const char *name;
-	enum nfm_format fmt;
-} format_names[] = {
-	{ "csv", NFM_FMT_CSV },
-	{ "json", NFM_FMT_JSON },
-	{ "jsonl", NFM_FMT_JSONL },
-	{ "ndjson", NFM_FMT_JSONL },
-	{ "xlsx", NFM_FMT_XLSX },
-	{ "excel", NFM_FMT_XLSX },
-};
+#define N_EXPORTERS (sizeof exporters / sizeof exporters[0])
 
 struct nfm_exporter {
 	const struct nfm_exporter_ops *ops;
 	void *state;
-	struct nfm_outfile *out;
 	uint64_t rows;
+	struct nfm_buf scratch;    /* for nfm_exporter_write */
 };
 
-int nfm_format_from_name(const char *name, enum nfm_format *out)
+const struct nfm_exporter_ops *nfm_exporter_find(const char *name)
 {
 	if (!name)
-		return -1;
-	for (size_t i = 0; i < sizeof format_names / sizeof format_names[0]; i++) {
-		if (strcasecmp(name, format_names[i].name) == 0) {
-			if (out)
-				*out = format_names[i].fmt;
-			return 0;
-		}
+		return NULL;
+	for (size_t i = 0; i < N_EXPORTERS; i++) {
+		const struct nfm_exporter_ops *o = exporters[i];
+		if (strcasecmp(name, o->name) == 0)
+			return o;
+		for (const char *const *a = o->aliases; a && *a; a++)
+			if (strcasecmp(name, *a) == 0)
+				return o;
 	}
-	return -1;
+	return NULL;
 }
 
-int nfm_format_from_path(const char *path, enum nfm_format *out)
+const struct nfm_exporter_ops *nfm_exporter_for_path(const char *path)
 {
 	if (!path)
-		return -1;
+		return NULL;
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	const char *dot = strrchr(base, '.');
 	if (!dot || dot == base)
-		return -1;
+		return NULL;
 	const char *ext = dot + 1;
-	/* "excel" names a format, not an extension. */
-	if (strcasecmp(ext, "excel") == 0)
-		return -1;
-	return nfm_format_from_name(ext, out);
+	for (size_t i = 0; i < N_EXPORTERS; i++) {
+		const struct nfm_exporter_ops *o = exporters[i];
+		if (!o->listed)
+			continue;
+		if (strcasecmp(ext, o->ext) == 0)
+			return o;
+		/* An alias that is a file extension too ("ndjson"); "excel" names a format,
+		 * not an extension. */
+		for (const char *const *a = o->aliases; a && *a; a++)
+			if (strcasecmp(ext, *a) == 0 && strcasecmp(*a, "excel") != 0)
+				return o;
+	}
+	return NULL;
 }
 
-const char *nfm_format_name(enum nfm_format fmt)
+const char *nfm_exporter_name(const struct nfm_exporter_ops *ops) { return ops ? ops->name : "unknown"; }
+const char *nfm_exporter_ext(const struct nfm_exporter_ops *ops) { return ops ? ops->ext : ""; }
+bool nfm_exporter_allows_stdout(const struct nfm_exporter_ops *ops) { return ops && ops->allows_stdout; }
+
+const struct nfm_exporter_ops *nfm_exporter_at(size_t i)
 {
-	return (unsigned)fmt < NFM_FMT_COUNT ? ops_table[fmt]->name : "unknown";
+	for (size_t k = 0; k < N_EXPORTERS; k++)
+		if (exporters[k]->listed && i-- == 0)
+			return exporters[k];
+	return NULL;
 }
 
-const char *nfm_format_ext(enum nfm_format fmt)
-{
-	return (unsigned)fmt < NFM_FMT_COUNT ? ops_table[fmt]->ext : "";
-}
-
-int nfm_exporter_open(struct nfm_exporter **out, enum nfm_format fmt, struct nfm_outset *set,
-		      const char *path, const struct nfm_columns *cols, struct nfm_error *err)
+int nfm_exporter_open(struct nfm_exporter **out, const struct nfm_exporter_ops *ops,
+		      const struct nfm_export_dest *dest, const struct nfm_columns *cols,
+		      struct nfm_error *err)
 {
 	*out = NULL;
-	if ((unsigned)fmt >= NFM_FMT_COUNT)
-		return nfm_error_set(err, NFM_ERR_INVALID, "unknown output format %d", (int)fmt);
+	const char *path = dest ? dest->path : NULL;
+	if (!ops)
+		return nfm_error_set(err, NFM_ERR_INVALID, "no output format");
 	if (!path || !*path)
 		return nfm_error_set(err, NFM_ERR_INVALID, "no output file name");
 	if (!cols || cols->n == 0)
 		return nfm_error_set(err, NFM_ERR_INVALID, "%s: no output columns", path);
-	const struct nfm_exporter_ops *ops = ops_table[fmt];
 	if (!ops->allows_stdout && strcmp(path, "-") == 0)
 		return nfm_error_set(err, NFM_ERR_INVALID,
 				     "%s output cannot be written to standard output: give a file name",
@@ -90,10 +95,7 @@ int nfm_exporter_open(struct nfm_exporter **out, enum nfm_format fmt, struct nfm
 	if (!ex)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", path);
 	ex->ops = ops;
-	int rc = nfm_outset_create(set, path, ops->by_name ? NFM_OUT_BY_NAME : NFM_OUT_STREAM,
-				   &ex->out, err);
-	if (rc == 0)
-		rc = ops->open(&ex->state, ex->out, cols, err);
+	int rc = ops->open(&ex->state, dest, cols, err);
 	if (rc) {
 		free(ex);
 		return rc;
@@ -102,13 +104,33 @@ int nfm_exporter_open(struct nfm_exporter **out, enum nfm_format fmt, struct nfm
 	return 0;
 }
 
-int nfm_exporter_write(struct nfm_exporter *ex, const struct nfm_flow_record *rec,
-		       struct nfm_error *err)
+int nfm_exporter_encode(const struct nfm_exporter *ex, const struct nfm_flow_record *rec,
+			struct nfm_buf *row)
 {
-	int rc = ex->ops->write(ex->state, rec, err);
+	return ex->ops->encode(ex->state, rec, row);
+}
+
+int nfm_exporter_write_row(struct nfm_exporter *ex, const uint8_t *row, size_t len,
+			   struct nfm_error *err)
+{
+	int rc = ex->ops->write(ex->state, row, len, err);
 	if (rc == 0)
 		ex->rows++;
 	return rc;
+}
+
+int nfm_exporter_write(struct nfm_exporter *ex, const struct nfm_flow_record *rec,
+		       struct nfm_error *err)
+{
+	ex->scratch.len = 0;
+	if (ex->ops->encode(ex->state, rec, &ex->scratch))
+		return nfm_error_set(err, NFM_ERR_NOMEM, "out of memory");
+	return nfm_exporter_write_row(ex, ex->scratch.p, ex->scratch.len, err);
+}
+
+int nfm_exporter_tick(struct nfm_exporter *ex, uint64_t now_ns, struct nfm_error *err)
+{
+	return ex && ex->ops->tick ? ex->ops->tick(ex->state, now_ns, err) : 0;
 }
 
 int nfm_exporter_close(struct nfm_exporter *ex, struct nfm_error *err)
@@ -116,8 +138,7 @@ int nfm_exporter_close(struct nfm_exporter *ex, struct nfm_error *err)
 	if (!ex)
 		return 0;
 	int rc = ex->ops->close(ex->state, err);
-	if (rc == 0)
-		rc = nfm_outfile_finish(ex->out, err);
+	nfm_buf_free(&ex->scratch);
 	free(ex);
 	return rc;
 }
@@ -127,6 +148,7 @@ void nfm_exporter_abort(struct nfm_exporter *ex)
 	if (!ex)
 		return;
 	ex->ops->abort(ex->state);
+	nfm_buf_free(&ex->scratch);
 	free(ex);
 }
 

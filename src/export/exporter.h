@@ -1,49 +1,74 @@
-/* Exporters: one file per output format behind one small interface (open / write /
- * close / abort). Each writes one file of an output set (util/outset.h): the file is
- * put in place with the rest of the set by nfm_outset_commit after a successful
- * nfm_exporter_close, or discarded with the set. Path "-" writes to standard output
- * (not for xlsx). */
+/* Exporters: one file per output format, each registering itself in the table of
+ * exporter.c (one line). An exporter works in two halves so that formatting runs in the
+ * flow workers and only ordering and writing in the writer thread:
+ *   encode  turns one flow record into bytes (its row); it is called by several worker
+ *           threads at once and reads only what open set up;
+ *   write   takes the rows, in order, on the writer thread, and writes them out (adding
+ *           whatever framing the format needs: separators, sheet rows, blocks, headers);
+ * plus open (on a destination: a file of an output set, standard output, later a
+ * directory with a naming rule or a network address), tick (time-driven work: rotation,
+ * template refresh), close (complete the output) and abort (drop it).
+ *
+ * Files are written through an output set (util/outset.h): they are put in place with
+ * the rest of the set by nfm_outset_commit after a successful close, or discarded with
+ * the set. Path "-" is standard output (formats that allow it). */
 #ifndef NFM_EXPORT_EXPORTER_H
 #define NFM_EXPORT_EXPORTER_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "feature/fields.h"
 #include "flow/record.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/outset.h"
 
-enum nfm_format {
-	NFM_FMT_CSV = 0,  /* RFC 4180, CRLF-free (LF line ends), header row */
-	NFM_FMT_JSON,     /* one JSON array of objects */
-	NFM_FMT_JSONL,    /* one JSON object per line */
-	NFM_FMT_XLSX,     /* Excel workbook, numbers as numbers, new sheet past 1,048,575 rows */
-	NFM_FMT_COUNT
+struct nfm_exporter_ops;
+
+/* Where an exporter writes. */
+struct nfm_export_dest {
+	const char *path;          /* a file, "-" (standard output), /dev/stderr, ... */
+	struct nfm_outset *set;    /* files are created in it */
+	uint64_t max_rows;         /* 0: all; else the exporter keeps the first max_rows */
 };
 
-/* "csv", "json", "jsonl" (also "ndjson"), "xlsx" (also "excel"), case-insensitive. */
-int nfm_format_from_name(const char *name, enum nfm_format *out);
-/* From the path's extension (.csv .json .jsonl .ndjson .xlsx, case-insensitive);
- * returns 0 and sets *out, or -1 when the extension names no format. */
-int nfm_format_from_path(const char *path, enum nfm_format *out);
-const char *nfm_format_name(enum nfm_format fmt);
-const char *nfm_format_ext(enum nfm_format fmt); /* "csv", "json", "jsonl", "xlsx" */
+/* By name or alias ("csv", "json", "jsonl"/"ndjson", "xlsx"/"excel", "preview"),
+ * case-insensitive; NULL when none. */
+const struct nfm_exporter_ops *nfm_exporter_find(const char *name);
+/* From the path's extension (.csv .json .jsonl .ndjson .xlsx, case-insensitive); NULL
+ * when the extension names no exporter. */
+const struct nfm_exporter_ops *nfm_exporter_for_path(const char *path);
+const char *nfm_exporter_name(const struct nfm_exporter_ops *ops);
+const char *nfm_exporter_ext(const struct nfm_exporter_ops *ops);
+bool nfm_exporter_allows_stdout(const struct nfm_exporter_ops *ops);
+/* The exporters that write files of flows (for --help and the docs), in table order. */
+const struct nfm_exporter_ops *nfm_exporter_at(size_t i);
 
 struct nfm_exporter;
 
-/* Creates path in set and starts writing it. cols must outlive the exporter. */
-int nfm_exporter_open(struct nfm_exporter **out, enum nfm_format fmt, struct nfm_outset *set,
-		      const char *path, const struct nfm_columns *cols, struct nfm_error *err);
+/* Opens dest. cols must outlive the exporter; an exporter with fixed columns (the
+ * preview) ignores them. */
+int nfm_exporter_open(struct nfm_exporter **out, const struct nfm_exporter_ops *ops,
+		      const struct nfm_export_dest *dest, const struct nfm_columns *cols,
+		      struct nfm_error *err);
+/* Worker side: appends rec's row to row. Thread-safe against other encodes and against
+ * write/tick on the writer side. */
+int nfm_exporter_encode(const struct nfm_exporter *ex, const struct nfm_flow_record *rec,
+			struct nfm_buf *row);
+/* Writer side: one row made by nfm_exporter_encode (of this exporter or of one opened
+ * with the same ops and columns). */
+int nfm_exporter_write_row(struct nfm_exporter *ex, const uint8_t *row, size_t len,
+			   struct nfm_error *err);
+/* Both halves at once, for single-threaded callers. */
 int nfm_exporter_write(struct nfm_exporter *ex, const struct nfm_flow_record *rec,
 		       struct nfm_error *err);
-/* Completes the file (ready for the set's commit); frees ex whatever the result. */
+/* Time-driven work up to now_ns (packet time). */
+int nfm_exporter_tick(struct nfm_exporter *ex, uint64_t now_ns, struct nfm_error *err);
+/* Completes the output (ready for the set's commit); frees ex whatever the result. */
 int nfm_exporter_close(struct nfm_exporter *ex, struct nfm_error *err);
 /* Stops writing and frees ex (the set discards the file). NULL is fine. */
 void nfm_exporter_abort(struct nfm_exporter *ex);
 uint64_t nfm_exporter_rows(const struct nfm_exporter *ex);
-
-/* The aligned table printed by --quick-preview: header + rows for the given records.
- * Shows a fixed, readable subset of columns; widths fit the longest cell. */
-int nfm_preview_print(FILE *out, const struct nfm_flow_record *const *recs, size_t n);
 
 #endif

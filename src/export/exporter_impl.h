@@ -1,5 +1,5 @@
-/* Internal: what one output format provides. Each format lives in its own file and is
- * listed in the table in exporter.c. */
+/* Internal: what one output format provides (exporter.h says how the halves are used).
+ * Each format lives in its own file and is listed in the table in exporter.c. */
 #ifndef NFM_EXPORT_EXPORTER_IMPL_H
 #define NFM_EXPORT_EXPORTER_IMPL_H
 
@@ -8,17 +8,21 @@
 #include "util/text.h"
 
 struct nfm_exporter_ops {
-	enum nfm_format fmt;
 	const char *name;
-	const char *ext;
+	const char *const *aliases;  /* other names, NULL-terminated; NULL when none */
+	const char *ext;             /* file extension, without the dot */
 	bool allows_stdout;
-	bool by_name;        /* a library opens the file itself, by out->write_path */
-	/* state: format-private, allocated by open and freed by close/abort. open writes
-	 * into out (out->fp, or by name); close completes the content (the output set puts
-	 * the file in place); abort only frees (the set discards the file). */
-	int (*open)(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
-		    struct nfm_error *err);
-	int (*write)(void *state, const struct nfm_flow_record *rec, struct nfm_error *err);
+	bool listed;                 /* a format for files of flows (-of); false: the preview */
+	bool by_name;                /* a library opens the file itself, by out->write_path */
+	/* open: allocates the state, creates the file in dest->set (nfm_outset_create). */
+	int (*open)(void **state, const struct nfm_export_dest *dest,
+		    const struct nfm_columns *cols, struct nfm_error *err);
+	/* encode: appends rec's row to row; reads only what open set up in state. */
+	int (*encode)(const void *state, const struct nfm_flow_record *rec, struct nfm_buf *row);
+	/* write: one row, in order. */
+	int (*write)(void *state, const uint8_t *row, size_t len, struct nfm_error *err);
+	int (*tick)(void *state, uint64_t now_ns, struct nfm_error *err); /* NULL: none */
+	/* close: completes the content and frees the state; abort only frees. */
 	int (*close)(void *state, struct nfm_error *err);
 	void (*abort)(void *state);
 };
@@ -27,8 +31,8 @@ extern const struct nfm_exporter_ops nfm_exporter_csv;
 extern const struct nfm_exporter_ops nfm_exporter_json;
 extern const struct nfm_exporter_ops nfm_exporter_jsonl;
 extern const struct nfm_exporter_ops nfm_exporter_xlsx;
+extern const struct nfm_exporter_ops nfm_exporter_preview;
 
-/* Shared helpers (exporter.c). */
 /* True when a text cell starting with s could be read as a formula by a spreadsheet
  * (= + - @ TAB CR): CSV and XLSX prefix such cells with an apostrophe. */
 bool nfm_formula_risky(const char *s);

@@ -2,30 +2,24 @@
  * names; numbers are JSON numbers, NULL is null, booleans true/false, times and text are
  * strings. Strings are escaped per RFC 8259; a byte that is not part of well-formed UTF-8
  * is written as \u00XX (its Latin-1 code point), so the output is always valid UTF-8
- * and the byte value stays recoverable. */
+ * and the byte value stays recoverable. An object is built in the worker that ended the
+ * flow; the writer adds the separators of the array. */
 #include "export/exporter_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-
-/* Rows are built in out[] and handed to stdio with one fwrite per row (or more for a
- * row longer than out[]), so errors, stdout and abort behave as with per-cell writes. */
-#define JSON_OUT_CAP (64 * 1024)
 #define JSON_NUM_ROOM 512 /* enough for any number or time (a printf'd double is < 330) */
 
 struct json_state {
 	FILE *fp;
-	const char *path;
+	struct nfm_outfile *out;
 	const struct nfm_columns *cols;
 	bool lines;               /* JSON Lines */
-	uint64_t rows;
-	struct nfm_value v;
+	uint64_t rows;            /* writer side */
 	char *keys;               /* per column: [","] "escaped name" ":" back to back */
-	size_t key_off[NFM_MAX_COLUMNS + 1];
-	size_t len;               /* bytes pending in out */
-	char out[JSON_OUT_CAP];
+	size_t *key_off;          /* cols->n + 1 offsets into keys */
 };
 
 static const char hex[] = "0123456789abcdef";
@@ -78,101 +72,108 @@ static size_t enc_string(char *d, const char *str)
 	return o;
 }
 
-static void put_u00(FILE *fp, unsigned char c)
+static int add_bytes(struct nfm_buf *row, const char *p, size_t n)
 {
-	char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-	fwrite(e, 1, sizeof e, fp);
+	return nfm_buf_put(row, p, n);
 }
 
-/* The slow path for a string too long for out[] (written straight to fp). */
-static void put_string(FILE *fp, const char *str)
+static int add_string(struct nfm_buf *row, const char *s)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str);
-	size_t run = 0; /* start of the pending run of bytes copied verbatim */
-	size_t i = 0;
-	putc('"', fp);
-	while (i < n) {
-		unsigned char c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			i++;
-			continue;
+	char *d = (char *)nfm_buf_room(row, 6 * strlen(s) + 2);
+	if (!d)
+		return -1;
+	row->len += enc_string(d, s);
+	return 0;
+}
+
+static int json_encode(const void *state, const struct nfm_flow_record *rec, struct nfm_buf *row)
+{
+	const struct json_state *st = state;
+	struct nfm_value v;
+	int rc = add_bytes(row, "{", 1);
+	for (size_t i = 0; i < st->cols->n && rc == 0; i++) {
+		const struct nfm_field *f = st->cols->f[i];
+		rc = add_bytes(row, st->keys + st->key_off[i], st->key_off[i + 1] - st->key_off[i]);
+		if (rc)
+			break;
+		f->get(rec, &v);
+		char *d;
+		switch (v.type) {
+		case NFM_V_NULL:
+			rc = add_bytes(row, "null", 4);
+			break;
+		case NFM_V_BOOL:
+			rc = v.b ? add_bytes(row, "true", 4) : add_bytes(row, "false", 5);
+			break;
+		case NFM_V_STR:
+			rc = add_string(row, v.s ? v.s : "");
+			break;
+		case NFM_V_TIME: /* digits and punctuation only: nothing to escape */
+			if (!(d = (char *)nfm_buf_room(row, JSON_NUM_ROOM)))
+				return -1;
+			d[0] = '"';
+			size_t n = 1 + nfm_value_format(&v, f->precision, d + 1, JSON_NUM_ROOM - 2);
+			d[n++] = '"';
+			row->len += n;
+			break;
+		case NFM_V_U64:
+		case NFM_V_F64:
+		default:
+			if (!(d = (char *)nfm_buf_room(row, JSON_NUM_ROOM)))
+				return -1;
+			row->len += nfm_value_format(&v, f->precision, d, JSON_NUM_ROOM);
+			break;
 		}
-		if (c >= 0x80) {
-			size_t len = nfm_utf8_seq_len(s + i, n - i);
-			if (len) {
-				i += len;
-				continue;
-			}
-		}
-		fwrite(s + run, 1, i - run, fp);
-		switch (c) {
-		case '"': fputs("\\\"", fp); break;
-		case '\\': fputs("\\\\", fp); break;
-		case '\n': fputs("\\n", fp); break;
-		case '\r': fputs("\\r", fp); break;
-		case '\t': fputs("\\t", fp); break;
-		case '\b': fputs("\\b", fp); break;
-		case '\f': fputs("\\f", fp); break;
-		default: put_u00(fp, c); break; /* other control chars, invalid UTF-8 bytes */
-		}
-		i++;
-		run = i;
 	}
-	fwrite(s + run, 1, n - run, fp);
-	putc('"', fp);
+	if (rc == 0)
+		rc = st->lines ? add_bytes(row, "}\n", 2) : add_bytes(row, "}", 1);
+	return rc;
 }
 
-static void flush_out(struct json_state *st)
+static int put(struct json_state *st, const void *p, size_t n, struct nfm_error *err)
 {
-	if (st->len)
-		fwrite(st->out, 1, st->len, st->fp);
-	st->len = 0;
+	if (fwrite(p, 1, n, st->fp) != n)
+		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->out->path,
+				     strerror(errno ? errno : EIO));
+	return 0;
 }
 
-/* Makes room for n more bytes in out; false when n can never fit. */
-static bool room(struct json_state *st, size_t n)
+static int json_write(void *state, const uint8_t *row, size_t len, struct nfm_error *err)
 {
-	if (n > JSON_OUT_CAP - st->len)
-		flush_out(st);
-	return n <= JSON_OUT_CAP;
+	struct json_state *st = state;
+	int rc = 0;
+	if (!st->lines)
+		rc = put(st, st->rows ? ",\n" : "[\n", 2, err);
+	if (rc == 0)
+		rc = put(st, row, len, err);
+	if (rc == 0)
+		st->rows++;
+	return rc;
 }
 
-static void add_bytes(struct json_state *st, const char *p, size_t n)
+static void json_free(struct json_state *st)
 {
-	if (!room(st, n)) {
-		fwrite(p, 1, n, st->fp);
+	if (!st)
 		return;
-	}
-	memcpy(st->out + st->len, p, n);
-	st->len += n;
+	free(st->keys);
+	free(st->key_off);
+	free(st);
 }
 
-static void add_string(struct json_state *st, const char *s)
-{
-	size_t n = strlen(s);
-	if (n > (JSON_OUT_CAP - 2) / 6) {
-		flush_out(st);
-		put_string(st->fp, s);
-		return;
-	}
-	room(st, 6 * n + 2);
-	st->len += enc_string(st->out + st->len, s);
-}
-
-static int json_open_common(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
-			    bool lines, struct nfm_error *err)
+static int json_open_common(void **state, const struct nfm_export_dest *dest,
+			    const struct nfm_columns *cols, bool lines, struct nfm_error *err)
 {
 	struct json_state *st = calloc(1, sizeof *st);
 	if (!st)
-		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", out->path);
+		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
 	size_t need = 0;
 	for (size_t i = 0; i < cols->n; i++)
 		need += 6 * strlen(cols->f[i]->name) + 4;
 	st->keys = malloc(need ? need : 1);
-	if (!st->keys) {
-		free(st);
-		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", out->path);
+	st->key_off = malloc((cols->n + 1) * sizeof *st->key_off);
+	if (!st->keys || !st->key_off) {
+		json_free(st);
+		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
 	}
 	size_t o = 0;
 	for (size_t i = 0; i < cols->n; i++) {
@@ -183,120 +184,72 @@ static int json_open_common(void **state, struct nfm_outfile *out, const struct 
 		st->keys[o++] = ':';
 	}
 	st->key_off[cols->n] = o;
-	st->fp = out->fp;
-	st->path = out->path;
+	int rc = nfm_outset_create(dest->set, dest->path, NFM_OUT_STREAM, &st->out, err);
+	if (rc) {
+		json_free(st);
+		return rc;
+	}
+	st->fp = st->out->fp;
 	st->cols = cols;
 	st->lines = lines;
 	*state = st;
 	return 0;
 }
 
-static int json_open(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
-		     struct nfm_error *err)
+static int json_open(void **state, const struct nfm_export_dest *dest,
+		     const struct nfm_columns *cols, struct nfm_error *err)
 {
-	return json_open_common(state, out, cols, false, err);
+	return json_open_common(state, dest, cols, false, err);
 }
 
-static int jsonl_open(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
-		      struct nfm_error *err)
+static int jsonl_open(void **state, const struct nfm_export_dest *dest,
+		      const struct nfm_columns *cols, struct nfm_error *err)
 {
-	return json_open_common(state, out, cols, true, err);
-}
-
-static int json_write(void *state, const struct nfm_flow_record *rec, struct nfm_error *err)
-{
-	struct json_state *st = state;
-	FILE *fp = st->fp;
-	if (!st->lines) {
-		if (st->rows)
-			add_bytes(st, ",\n{", 3);
-		else
-			add_bytes(st, "[\n{", 3);
-	} else {
-		add_bytes(st, "{", 1);
-	}
-	for (size_t i = 0; i < st->cols->n; i++) {
-		const struct nfm_field *f = st->cols->f[i];
-		add_bytes(st, st->keys + st->key_off[i], st->key_off[i + 1] - st->key_off[i]);
-		f->get(rec, &st->v);
-		switch (st->v.type) {
-		case NFM_V_NULL:
-			add_bytes(st, "null", 4);
-			break;
-		case NFM_V_BOOL:
-			if (st->v.b)
-				add_bytes(st, "true", 4);
-			else
-				add_bytes(st, "false", 5);
-			break;
-		case NFM_V_STR:
-			add_string(st, st->v.s ? st->v.s : "");
-			break;
-		case NFM_V_TIME: /* digits and punctuation only: nothing to escape */
-			room(st, JSON_NUM_ROOM);
-			st->out[st->len++] = '"';
-			st->len += nfm_value_format(&st->v, f->precision, st->out + st->len,
-						    JSON_NUM_ROOM - 2);
-			st->out[st->len++] = '"';
-			break;
-		case NFM_V_U64:
-		case NFM_V_F64:
-		default:
-			room(st, JSON_NUM_ROOM);
-			st->len += nfm_value_format(&st->v, f->precision, st->out + st->len,
-						    JSON_NUM_ROOM);
-			break;
-		}
-	}
-	if (st->lines)
-		add_bytes(st, "}\n", 2);
-	else
-		add_bytes(st, "}", 1);
-	flush_out(st);
-	if (ferror(fp))
-		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->path,
-				     strerror(errno ? errno : EIO));
-	st->rows++;
-	return 0;
+	return json_open_common(state, dest, cols, true, err);
 }
 
 static int json_close(void *state, struct nfm_error *err)
 {
 	struct json_state *st = state;
-	(void)err; /* write errors are caught when the output set finishes the file */
+	int rc = 0;
 	if (!st->lines)
-		fputs(st->rows ? "\n]\n" : "[]\n", st->fp);
-	free(st->keys);
-	free(st);
-	return 0;
+		rc = st->rows ? put(st, "\n]\n", 3, err) : put(st, "[]\n", 3, err);
+	if (rc == 0)
+		rc = nfm_outfile_finish(st->out, err);
+	json_free(st);
+	return rc;
 }
 
 static void json_abort(void *state)
 {
 	struct json_state *st = state;
-	if (!st)
-		return;
-	free(st->keys);
-	free(st);
+	if (st)
+		nfm_outfile_discard(st->out);
+	json_free(st);
 }
 
+static const char *const jsonl_aliases[] = { "ndjson", NULL };
+
 const struct nfm_exporter_ops nfm_exporter_json = {
-	.fmt = NFM_FMT_JSON,
 	.name = "json",
 	.ext = "json",
 	.allows_stdout = true,
+	.listed = true,
 	.open = json_open,
+	.encode = json_encode,
 	.write = json_write,
 	.close = json_close,
 	.abort = json_abort,
 };
 
 const struct nfm_exporter_ops nfm_exporter_jsonl = {
-	.fmt = NFM_FMT_JSONL,
 	.name = "jsonl",
+	.aliases = jsonl_aliases,
 	.ext = "jsonl",
 	.allows_stdout = true,
+	.listed = true,
 	.open = jsonl_open,
+	.encode = json_encode,
 	.write = json_write,
 	.close = json_close,
 	.abort = json_abort,

@@ -18,6 +18,7 @@
 
 struct xlsx_state {
 	const char *path;         /* final name, for messages */
+	struct nfm_outfile *out;
 	char *tmpdir;
 	lxw_workbook *wb;
 	lxw_worksheet *ws;
@@ -121,13 +122,19 @@ static int add_sheet(struct xlsx_state *st, struct nfm_error *err)
 	return 0;
 }
 
-static int xlsx_open(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
-		     struct nfm_error *err)
+static int xlsx_open(void **state, const struct nfm_export_dest *dest,
+		     const struct nfm_columns *cols, struct nfm_error *err)
 {
-	const char *final_path = out->path;
+	const char *final_path = dest->path;
 	struct xlsx_state *st = calloc(1, sizeof *st);
 	if (!st)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", final_path);
+	int rc = nfm_outset_create(dest->set, dest->path, NFM_OUT_BY_NAME, &st->out, err);
+	if (rc) {
+		free(st);
+		return rc;
+	}
+	struct nfm_outfile *out = st->out;
 	st->cols = cols;
 	st->path = final_path;
 	const char *slash = strrchr(final_path, '/');
@@ -145,7 +152,6 @@ static int xlsx_open(void **state, struct nfm_outfile *out, const struct nfm_col
 	} else {
 		strcpy(st->tmpdir, ".");
 	}
-	int rc;
 	lxw_workbook_options opt = { .constant_memory = LXW_TRUE, .tmpdir = st->tmpdir };
 	st->wb = workbook_new_opt(out->write_path, &opt);
 	if (!st->wb) {
@@ -168,11 +174,31 @@ static int xlsx_open(void **state, struct nfm_outfile *out, const struct nfm_col
 fail:
 	if (st->wb)
 		lxw_workbook_free(st->wb);
+	nfm_outfile_discard(st->out);
 	free_state(st);
 	return rc;
 }
 
-static int xlsx_write(void *state, const struct nfm_flow_record *rec, struct nfm_error *err)
+/* Until the streaming writer: the row is the record itself. */
+static int xlsx_encode(const void *state, const struct nfm_flow_record *rec, struct nfm_buf *row)
+{
+	(void)state;
+	return nfm_buf_put(row, rec, sizeof *rec);
+}
+
+static int xlsx_put(void *state, const struct nfm_flow_record *rec, struct nfm_error *err);
+
+static int xlsx_write(void *state, const uint8_t *row, size_t len, struct nfm_error *err)
+{
+	struct nfm_flow_record rec;
+	if (len != sizeof rec)
+		return nfm_error_set(err, NFM_ERR_INVALID, "xlsx: bad row");
+	memcpy(&rec, row, sizeof rec);
+	rec.modules = NULL;
+	return xlsx_put(state, &rec, err);
+}
+
+static int xlsx_put(void *state, const struct nfm_flow_record *rec, struct nfm_error *err)
 {
 	struct xlsx_state *st = state;
 	if (st->row >= LXW_ROW_MAX) {
@@ -249,7 +275,8 @@ static int xlsx_close(void *state, struct nfm_error *err)
 	struct xlsx_state *st = state;
 	lxw_error e = close_quietly(st->wb); /* frees the workbook whatever the result */
 	st->wb = NULL;
-	int rc = e != LXW_NO_ERROR ? lxw_fail(st, e, "write the workbook", err) : 0;
+	int rc = e != LXW_NO_ERROR ? lxw_fail(st, e, "write the workbook", err)
+				   : nfm_outfile_finish(st->out, err);
 	free_state(st);
 	return rc;
 }
@@ -261,16 +288,21 @@ static void xlsx_abort(void *state)
 		return;
 	if (st->wb)
 		lxw_workbook_free(st->wb);
+	nfm_outfile_discard(st->out);
 	free_state(st);
 }
 
+static const char *const xlsx_aliases[] = { "excel", NULL };
+
 const struct nfm_exporter_ops nfm_exporter_xlsx = {
-	.fmt = NFM_FMT_XLSX,
 	.name = "xlsx",
+	.aliases = xlsx_aliases,
 	.ext = "xlsx",
 	.allows_stdout = false,
+	.listed = true,
 	.by_name = true,
 	.open = xlsx_open,
+	.encode = xlsx_encode,
 	.write = xlsx_write,
 	.close = xlsx_close,
 	.abort = xlsx_abort,

@@ -14,9 +14,9 @@ int nfm_layout_build(struct nfm_layout *l, const struct nfm_module *const *mods,
 	for (size_t i = 0; i < n; i++) {
 		const struct nfm_module *m = mods[i];
 		size_t align = m->state_align ? m->state_align : 8;
-		if (align > 64 || (align & (align - 1)))
+		if (align > 8 || (align & (align - 1)))
 			return nfm_error_set(err, NFM_ERR_INVALID,
-					     "module %s: state alignment %zu is not a power of two up to 64",
+					     "module %s: state alignment %zu is not a power of two up to 8",
 					     m->name, align);
 		if (nfm_layout_offset(l, m) != SIZE_MAX)
 			return nfm_error_set(err, NFM_ERR_INVALID, "module %s listed twice", m->name);
@@ -27,7 +27,7 @@ int nfm_layout_build(struct nfm_layout *l, const struct nfm_module *const *mods,
 		if (m->payload_bytes > l->payload_bytes)
 			l->payload_bytes = m->payload_bytes;
 	}
-	l->size = (off + 63) & ~(size_t)63;
+	l->size = (off + 7) & ~(size_t)7;
 	return 0;
 }
 

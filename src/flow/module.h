@@ -43,7 +43,7 @@ struct nfm_module {
 	const char *name;
 	const char *desc;
 	size_t state_size;             /* bytes of per-flow state (0: none) */
-	size_t state_align;            /* a power of two, at most 64 */
+	size_t state_align;            /* a power of two, at most 8 */
 	uint32_t payload_bytes;        /* leading payload bytes wanted per packet (0: none) */
 	/* Every packet of the flow, after the engine has counted it. */
 	void (*packet)(void *state, const struct nfm_module_packet *p);
@@ -63,7 +63,7 @@ struct nfm_layout {
 	size_t n;
 	const struct nfm_module *mod[NFM_MAX_MODULES];
 	size_t off[NFM_MAX_MODULES];   /* from the start of the module area */
-	size_t size;                   /* bytes of the module area (a multiple of 64) */
+	size_t size;                   /* bytes of the module area (a multiple of 8) */
 	uint32_t payload_bytes;        /* the most any module asked for */
 };
 

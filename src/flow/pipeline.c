@@ -1,12 +1,17 @@
 /* The metering pipeline (see pipeline.h): reader (the caller) -> workers -> writer.
- * A ring of batch slots carries frames forward; synchronisation is per batch (one mutex
- * and three condition variables), never per packet. Nothing is allocated per packet:
- * slot arrays are sized once, row buffers only grow. A worker turns each flow that ends
- * into its row (the caller's encode) in the slot of the batch it ended in; the writer
- * orders the rows of a batch by the flows' first packets and hands them on (emit). At
- * the end of the input, "drain" batches make every worker write its open flows of a
- * range of first packets, range after range, so that they too are encoded in the
- * workers while the writer writes. */
+ * A ring of batch slots carries frames forward; synchronisation is per batch and per
+ * chunk of rows (one mutex and one condition variable), never per packet. Nothing is
+ * allocated per packet: slot arrays are sized once, buffers only grow.
+ *
+ * A slot goes FREE -> FILLED (reader: frames dealt to workers) -> METERED (workers: the
+ * flows that ended in the batch copied out, with their modules' state) -> DONE (rows
+ * encoded) -> FREE (writer: rows ordered by first packet and handed on). Encoding is cut
+ * into chunks of rows that any thread with nothing else to do takes: a worker waiting
+ * for frames, the reader waiting for a free slot, any of them at the end of the input;
+ * so formatting, the heaviest part for outputs of many short flows, is spread over the
+ * threads that would otherwise wait, and the writer only orders and writes. At the end
+ * of the input, "drain" batches make every worker write its open flows of a range of
+ * first packets, range after range, so that they too are encoded in parallel. */
 #include "flow/pipeline.h"
 
 #include <pthread.h>
@@ -18,26 +23,34 @@
 
 #define BATCH 4096u /* frames per batch: fixed, so results do not depend on workers */
 #define SLOTS 8u
-#define DRAIN_SPAN 65536u /* first packets per drain batch: bounds its rows */
+#define DRAIN_SPAN BATCH /* first packets per drain batch: at most as many rows as a batch */
+#define CHUNK 64u         /* rows encoded per claim */
 
-enum slot_state { SLOT_FREE = 0, SLOT_FILLED, SLOT_DONE };
+enum slot_state { SLOT_FREE = 0, SLOT_FILLED, SLOT_METERED, SLOT_DONE };
+
+/* The flows one worker ended during one batch: records (with their modules' state right
+ * after each) at a fixed stride. */
+struct ended {
+	struct nfm_buf recs;
+	size_t n;
+};
 
 struct rowref {
 	uint64_t seq;
 	size_t off, len;
 };
 
-/* The rows one worker encoded during one batch. */
-struct rows {
+/* The rows of up to CHUNK ended flows, encoded by one thread. */
+struct chunk {
 	struct nfm_buf bytes;
-	struct rowref *ref;
-	size_t n, cap;
+	struct rowref ref[CHUNK];
+	unsigned n;
 };
 
 struct slot {
 	uint64_t batch_no;
 	enum slot_state state;
-	unsigned pending;      /* workers still processing */
+	unsigned pending;      /* workers still metering */
 	int eof;               /* last batch: workers and writer leave after it */
 	int drain;             /* end of input: write the open flows first seen before drain_below */
 	uint64_t drain_below;
@@ -47,15 +60,20 @@ struct slot {
 	struct nfm_packet *pk[NFM_PIPELINE_MAX_WORKERS];
 	uint32_t npk[NFM_PIPELINE_MAX_WORKERS];
 	uint8_t *payload[NFM_PIPELINE_MAX_WORKERS]; /* payload_bytes per packet, or NULL */
-	struct rows out[NFM_PIPELINE_MAX_WORKERS];
+	struct ended out[NFM_PIPELINE_MAX_WORKERS];
 	uint64_t peak[NFM_PIPELINE_MAX_WORKERS]; /* most flows each worker held in the batch */
+	/* encoding (guarded by mu, chunks owned by their claimer while encoded) */
+	size_t first[NFM_PIPELINE_MAX_WORKERS + 1]; /* index of each worker's first flow */
+	unsigned nchunks, next_chunk, chunks_done;
+	struct chunk *chunks;
+	unsigned chunk_cap;
 };
 
 struct worker {
 	struct nfm_pipeline *pl;
 	unsigned id;
 	struct nfm_meter *meter;
-	struct slot *cur;      /* slot being processed: where the rows go */
+	struct slot *cur;      /* slot being metered: where ended flows go */
 	int drained;           /* end of input reached: fragments flushed */
 	pthread_t tid;
 	int started;
@@ -71,6 +89,8 @@ struct nfm_pipeline {
 	struct nfm_pipeline_config cfg;
 	unsigned nw;
 	uint32_t payload_bytes;
+	size_t mod_bytes;      /* modules' state per flow */
+	size_t stride;         /* bytes per ended flow in struct ended */
 	nfm_flow_sink sink;    /* records handed over as such (no encode given) */
 	void *sink_ctx;
 	struct slot slots[SLOTS];
@@ -79,9 +99,10 @@ struct nfm_pipeline {
 	int writer_started;
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv_work, cv_write, cv_free;
+	pthread_cond_t cv;     /* any slot changed state, or the writer left */
 	int stop_rc;           /* first error (sink, memory): guarded by mu */
 	int done;              /* max_flows reached and written (single worker) */
+	int writer_left;
 
 	/* reader side (caller thread only) */
 	struct slot *fill;
@@ -106,26 +127,30 @@ static int get_stop(struct nfm_pipeline *pl)
 	return rc;
 }
 
-/* Worker sink: the flow's row, encoded here, goes into the slot of the batch. */
+/* With mu held. */
+static void set_stop(struct nfm_pipeline *pl, int rc)
+{
+	if (rc && !pl->stop_rc) {
+		pl->stop_rc = rc;
+		pthread_cond_broadcast(&pl->cv);
+	}
+}
+
+/* Worker sink: the flow's record and its modules' state, copied into the batch's slot
+ * (the entry is reused once this returns); it is encoded later by whoever is free. */
 static int worker_sink(void *ctx, const struct nfm_flow_record *rec)
 {
 	struct worker *w = ctx;
 	struct nfm_pipeline *pl = w->pl;
-	struct rows *o = &w->cur->out[w->id];
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 256;
-		struct rowref *r = realloc(o->ref, cap * sizeof *r);
-		if (!r)
-			return NFM_ERR_NOMEM;
-		o->ref = r;
-		o->cap = cap;
-	}
-	size_t before = o->bytes.len;
-	int rc = pl->cfg.encode(pl->cfg.ctx, rec, &o->bytes);
-	if (rc)
-		return rc;
-	o->ref[o->n++] = (struct rowref){ .seq = rec->seq, .off = before,
-					  .len = o->bytes.len - before };
+	struct ended *e = &w->cur->out[w->id];
+	uint8_t *d = nfm_buf_room(&e->recs, pl->stride);
+	if (!d)
+		return NFM_ERR_NOMEM;
+	memcpy(d, rec, sizeof *rec);
+	if (pl->mod_bytes && rec->modules)
+		memcpy(d + sizeof *rec, rec->modules, pl->mod_bytes);
+	e->recs.len += pl->stride;
+	e->n++;
 	return 0;
 }
 
@@ -147,6 +172,110 @@ static int record_emit(void *ctx, const uint8_t *row, size_t len)
 	return pl->sink(pl->sink_ctx, &rec);
 }
 
+/* ---- encoding, by whoever is free ---- */
+
+/* With mu held, the last worker done with s: the slot's flows are ready to be encoded. */
+static void slot_metered(struct nfm_pipeline *pl, struct slot *s)
+{
+	size_t total = 0;
+	for (unsigned w = 0; w < pl->nw; w++) {
+		s->first[w] = total;
+		total += s->out[w].n;
+	}
+	s->first[pl->nw] = total;
+	s->nchunks = (unsigned)((total + CHUNK - 1) / CHUNK);
+	s->next_chunk = s->chunks_done = 0;
+	if (s->nchunks > s->chunk_cap) {
+		struct chunk *c = realloc(s->chunks, s->nchunks * sizeof *c);
+		if (!c) {
+			set_stop(pl, NFM_ERR_NOMEM);
+			s->nchunks = 0;
+		} else {
+			memset(c + s->chunk_cap, 0, (s->nchunks - s->chunk_cap) * sizeof *c);
+			s->chunks = c;
+			s->chunk_cap = s->nchunks;
+		}
+	}
+	s->state = s->nchunks ? SLOT_METERED : SLOT_DONE;
+	pthread_cond_broadcast(&pl->cv);
+}
+
+static int encode_chunk(struct nfm_pipeline *pl, struct slot *s, unsigned c)
+{
+	struct chunk *ch = &s->chunks[c];
+	ch->bytes.len = 0;
+	ch->n = 0;
+	size_t from = (size_t)c * CHUNK, to = from + CHUNK;
+	if (to > s->first[pl->nw])
+		to = s->first[pl->nw];
+	unsigned w = 0;
+	for (size_t i = from; i < to; i++) {
+		while (i >= s->first[w + 1])
+			w++;
+		uint8_t *p = s->out[w].recs.p + (i - s->first[w]) * pl->stride;
+		struct nfm_flow_record rec;
+		memcpy(&rec, p, sizeof rec);
+		rec.modules = pl->mod_bytes ? p + sizeof rec : NULL;
+		size_t before = ch->bytes.len;
+		int rc = pl->cfg.encode(pl->cfg.ctx, &rec, &ch->bytes);
+		if (rc)
+			return rc;
+		ch->ref[ch->n++] = (struct rowref){ rec.seq, before, ch->bytes.len - before };
+	}
+	return 0;
+}
+
+/* With mu held: encodes one chunk of the oldest batch that has one left (mu is released
+ * meanwhile). Returns 0 when there was none. */
+static int help_encode(struct nfm_pipeline *pl)
+{
+	struct slot *best = NULL;
+	for (unsigned i = 0; i < SLOTS; i++) {
+		struct slot *s = &pl->slots[i];
+		if (s->state == SLOT_METERED && s->next_chunk < s->nchunks &&
+		    (!best || s->batch_no < best->batch_no))
+			best = s;
+	}
+	if (!best)
+		return 0;
+	unsigned c = best->next_chunk++;
+	int rc = 0;
+	if (!pl->stop_rc) {
+		pthread_mutex_unlock(&pl->mu);
+		rc = encode_chunk(pl, best, c);
+		pthread_mutex_lock(&pl->mu);
+	}
+	set_stop(pl, rc);
+	if (++best->chunks_done == best->nchunks) {
+		best->state = SLOT_DONE;
+		pthread_cond_broadcast(&pl->cv);
+	}
+	return 1;
+}
+
+/* With mu held: waits for cond(pl, arg), encoding meanwhile. */
+static void wait_helping(struct nfm_pipeline *pl, int (*cond)(struct nfm_pipeline *, void *),
+			 void *arg)
+{
+	while (!cond(pl, arg))
+		if (!help_encode(pl))
+			pthread_cond_wait(&pl->cv, &pl->mu);
+}
+
+static int slot_free(struct nfm_pipeline *pl, void *arg)
+{
+	(void)pl;
+	return ((const struct slot *)arg)->state == SLOT_FREE;
+}
+
+static int writer_gone(struct nfm_pipeline *pl, void *arg)
+{
+	(void)arg;
+	return pl->writer_left;
+}
+
+/* ---- threads ---- */
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -155,7 +284,8 @@ static void *worker_main(void *arg)
 		struct slot *s = &pl->slots[b % SLOTS];
 		pthread_mutex_lock(&pl->mu);
 		while (!(s->state == SLOT_FILLED && s->batch_no == b))
-			pthread_cond_wait(&pl->cv_work, &pl->mu);
+			if (!help_encode(pl))
+				pthread_cond_wait(&pl->cv, &pl->mu);
 		int stopped = pl->stop_rc != 0;
 		pthread_mutex_unlock(&pl->mu);
 
@@ -173,21 +303,17 @@ static void *worker_main(void *arg)
 			rc = nfm_meter_packets(w->meter, s->pk[w->id], s->npk[w->id], s->payload[w->id]);
 			if (!rc && s->have_tick)
 				rc = nfm_meter_tick(w->meter, s->tick);
-			if (!rc && pl->nw == 1 && nfm_meter_done(w->meter)) {
-				pthread_mutex_lock(&pl->mu);
-				pl->done = 1;
-				pthread_mutex_unlock(&pl->mu);
-			}
 		}
 		s->peak[w->id] = nfm_meter_take_window_peak(w->meter);
 		pthread_mutex_lock(&pl->mu);
-		if (rc && !pl->stop_rc)
-			pl->stop_rc = rc;
-		if (--s->pending == 0) {
-			s->state = SLOT_DONE;
-			pthread_cond_signal(&pl->cv_write);
-		}
+		if (!rc && !stopped && pl->nw == 1 && nfm_meter_done(w->meter))
+			pl->done = 1;
+		set_stop(pl, rc);
+		if (--s->pending == 0)
+			slot_metered(pl, s);
 		int eof = s->eof;
+		if (eof) /* help with what is left, then leave */
+			wait_helping(pl, writer_gone, NULL);
 		pthread_mutex_unlock(&pl->mu);
 		if (eof)
 			return NULL;
@@ -203,9 +329,7 @@ static int by_seq(const void *a, const void *b)
 /* Hands on the rows of one batch, in the order of their flows' first packets. */
 static int write_batch(struct nfm_pipeline *pl, struct slot *s)
 {
-	size_t total = 0;
-	for (unsigned w = 0; w < pl->nw; w++)
-		total += s->out[w].n;
+	size_t total = s->first[pl->nw];
 	if (total == 0)
 		return 0;
 	if (total > pl->order_cap) {
@@ -218,18 +342,18 @@ static int write_batch(struct nfm_pipeline *pl, struct slot *s)
 	}
 	size_t k = 0;
 	int sorted = 1;
-	for (unsigned w = 0; w < pl->nw; w++) {
-		const struct rows *r = &s->out[w];
-		for (size_t i = 0; i < r->n; i++, k++) {
-			pl->order[k] = (struct ordered){ r->ref[i].seq, r->bytes.p + r->ref[i].off,
-							 r->ref[i].len };
+	for (unsigned c = 0; c < s->nchunks; c++) {
+		const struct chunk *ch = &s->chunks[c];
+		for (unsigned i = 0; i < ch->n; i++, k++) {
+			pl->order[k] = (struct ordered){ ch->ref[i].seq, ch->bytes.p + ch->ref[i].off,
+							 ch->ref[i].len };
 			if (k && pl->order[k].seq < pl->order[k - 1].seq)
 				sorted = 0;
 		}
 	}
 	if (!sorted)
-		qsort(pl->order, total, sizeof *pl->order, by_seq);
-	for (size_t i = 0; i < total; i++) {
+		qsort(pl->order, k, sizeof *pl->order, by_seq);
+	for (size_t i = 0; i < k; i++) {
 		int rc = pl->cfg.emit(pl->cfg.ctx, pl->order[i].row, pl->order[i].len);
 		if (rc)
 			return rc;
@@ -244,7 +368,7 @@ static void *writer_main(void *arg)
 		struct slot *s = &pl->slots[b % SLOTS];
 		pthread_mutex_lock(&pl->mu);
 		while (!(s->state == SLOT_DONE && s->batch_no == b))
-			pthread_cond_wait(&pl->cv_write, &pl->mu);
+			pthread_cond_wait(&pl->cv, &pl->mu);
 		int stopped = pl->stop_rc != 0;
 		pthread_mutex_unlock(&pl->mu);
 
@@ -262,15 +386,16 @@ static void *writer_main(void *arg)
 		int rc = stopped ? 0 : write_batch(pl, s);
 		for (unsigned w = 0; w < pl->nw; w++) {
 			s->out[w].n = 0;
-			s->out[w].bytes.len = 0;
+			s->out[w].recs.len = 0;
 		}
 
 		pthread_mutex_lock(&pl->mu);
-		if (rc && !pl->stop_rc)
-			pl->stop_rc = rc;
+		set_stop(pl, rc);
 		int eof = s->eof;
 		s->state = SLOT_FREE;
-		pthread_cond_broadcast(&pl->cv_free);
+		if (eof)
+			pl->writer_left = 1;
+		pthread_cond_broadcast(&pl->cv);
 		pthread_mutex_unlock(&pl->mu);
 		if (eof)
 			return NULL;
@@ -279,13 +404,28 @@ static void *writer_main(void *arg)
 
 static void free_slots(struct nfm_pipeline *pl)
 {
-	for (unsigned i = 0; i < SLOTS; i++)
+	for (unsigned i = 0; i < SLOTS; i++) {
+		struct slot *s = &pl->slots[i];
 		for (unsigned w = 0; w < NFM_PIPELINE_MAX_WORKERS; w++) {
-			free(pl->slots[i].pk[w]);
-			free(pl->slots[i].payload[w]);
-			nfm_buf_free(&pl->slots[i].out[w].bytes);
-			free(pl->slots[i].out[w].ref);
+			free(s->pk[w]);
+			free(s->payload[w]);
+			nfm_buf_free(&s->out[w].recs);
 		}
+		for (unsigned c = 0; c < s->chunk_cap; c++)
+			nfm_buf_free(&s->chunks[c].bytes);
+		free(s->chunks);
+	}
+}
+
+static void destroy(struct nfm_pipeline *pl)
+{
+	for (unsigned w = 0; w < pl->nw; w++)
+		nfm_meter_free(pl->w[w].meter);
+	free_slots(pl);
+	free(pl->order);
+	pthread_mutex_destroy(&pl->mu);
+	pthread_cond_destroy(&pl->cv);
+	free(pl);
 }
 
 void nfm_pipeline_free(struct nfm_pipeline *pl)
@@ -294,15 +434,7 @@ void nfm_pipeline_free(struct nfm_pipeline *pl)
 		return;
 	if (!pl->finished)
 		nfm_pipeline_finish(pl, 0);
-	for (unsigned w = 0; w < pl->nw; w++)
-		nfm_meter_free(pl->w[w].meter);
-	free_slots(pl);
-	free(pl->order);
-	pthread_mutex_destroy(&pl->mu);
-	pthread_cond_destroy(&pl->cv_work);
-	pthread_cond_destroy(&pl->cv_write);
-	pthread_cond_destroy(&pl->cv_free);
-	free(pl);
+	destroy(pl);
 }
 
 struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm_flow_sink sink,
@@ -329,11 +461,12 @@ struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm
 		pl->cfg.emit = record_emit;
 		pl->cfg.ctx = pl;
 	}
-	pl->payload_bytes = cfg->meter.layout ? cfg->meter.layout->payload_bytes : 0;
+	const struct nfm_layout *lay = cfg->meter.layout;
+	pl->payload_bytes = lay ? lay->payload_bytes : 0;
+	pl->mod_bytes = lay ? lay->size : 0;
+	pl->stride = (sizeof(struct nfm_flow_record) + pl->mod_bytes + 7) & ~(size_t)7;
 	pthread_mutex_init(&pl->mu, NULL);
-	pthread_cond_init(&pl->cv_work, NULL);
-	pthread_cond_init(&pl->cv_write, NULL);
-	pthread_cond_init(&pl->cv_free, NULL);
+	pthread_cond_init(&pl->cv, NULL);
 
 	for (unsigned i = 0; i < SLOTS; i++) {
 		pl->slots[i].batch_no = UINT64_MAX;
@@ -375,35 +508,26 @@ struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm
 	else if (ok)
 		pl->writer_started = 1;
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	if (!ok)
-		goto fail_threads;
+	if (!ok) {
+		/* Threads that did start wait for a batch: give them an end-of-input batch. */
+		pl->stop_rc = NFM_ERR_NOMEM;
+		nfm_pipeline_finish(pl, 0);
+		destroy(pl);
+		return NULL;
+	}
 	return pl;
-
-fail_threads:
-	/* Threads that did start wait for a batch: give them an end-of-input batch. */
-	pl->stop_rc = NFM_ERR_NOMEM;
-	nfm_pipeline_finish(pl, 0);
-	nfm_pipeline_free(pl);
-	return NULL;
 fail:
-	for (unsigned w = 0; w < pl->nw; w++)
-		nfm_meter_free(pl->w[w].meter);
-	free_slots(pl);
-	pthread_mutex_destroy(&pl->mu);
-	pthread_cond_destroy(&pl->cv_work);
-	pthread_cond_destroy(&pl->cv_write);
-	pthread_cond_destroy(&pl->cv_free);
-	free(pl);
+	destroy(pl);
 	return NULL;
 }
 
-/* Waits for the next slot to be free and makes it the one being filled. */
+/* Waits for the next slot to be free (encoding meanwhile) and makes it the one being
+ * filled. */
 static void take_slot(struct nfm_pipeline *pl)
 {
 	struct slot *s = &pl->slots[pl->next_batch % SLOTS];
 	pthread_mutex_lock(&pl->mu);
-	while (s->state != SLOT_FREE)
-		pthread_cond_wait(&pl->cv_free, &pl->mu);
+	wait_helping(pl, slot_free, s);
 	pthread_mutex_unlock(&pl->mu);
 	s->batch_no = pl->next_batch;
 	s->eof = 0;
@@ -425,8 +549,14 @@ static void publish(struct nfm_pipeline *pl, int eof)
 		started += (unsigned)pl->w[w].started;
 	pthread_mutex_lock(&pl->mu);
 	s->pending = started;
-	s->state = started ? SLOT_FILLED : SLOT_DONE;
-	pthread_cond_broadcast(started ? &pl->cv_work : &pl->cv_write);
+	if (started) {
+		s->state = SLOT_FILLED;
+		pthread_cond_broadcast(&pl->cv);
+	} else {
+		for (unsigned w = 0; w < pl->nw; w++)
+			s->out[w].n = 0;
+		slot_metered(pl, s);
+	}
 	pthread_mutex_unlock(&pl->mu);
 	pl->next_batch++;
 	pl->fill = NULL;
@@ -558,6 +688,11 @@ int nfm_pipeline_finish(struct nfm_pipeline *pl, int write_open)
 		}
 	} else {
 		publish(pl, 1);
+	}
+	if (pl->writer_started) { /* help encode what is left */
+		pthread_mutex_lock(&pl->mu);
+		wait_helping(pl, writer_gone, NULL);
+		pthread_mutex_unlock(&pl->mu);
 	}
 	for (unsigned w = 0; w < pl->nw; w++)
 		if (pl->w[w].started) {

@@ -79,12 +79,12 @@ static int index_init(struct index *ix, size_t nslots)
 
 struct nfm_flow_table *nfm_flow_table_new(uint64_t seed, size_t module_bytes)
 {
-	_Static_assert(NFM_FLOW_CORE_SIZE % 64 == 0, "entries stay cache-line aligned");
+	_Static_assert(NFM_FLOW_CORE_SIZE % 8 == 0, "entries stay 8-byte aligned");
 	struct nfm_flow_table *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
 	t->seed = seed;
-	t->entry_size = NFM_FLOW_CORE_SIZE + ((module_bytes + 63) & ~(size_t)63);
+	t->entry_size = NFM_FLOW_CORE_SIZE + ((module_bytes + 7) & ~(size_t)7);
 	t->free_head = NFM_FLOW_NONE;
 	if (index_init(&t->cur, INITIAL_SLOTS) != 0) {
 		free(t);

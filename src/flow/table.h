@@ -55,19 +55,19 @@ struct nfm_flow_cold {
 };
 
 /* One tracked flow: the key, timers, list links and counters that packets touch come
- * first (the hot part, three cache lines and a half), then the cold part, then the
+ * first (the hot part, 240 bytes), then the cold part, then the
  * feature modules' states (flow/module.h) at the table's module offset. The flow's
  * identity (addresses, ports, protocol, VLAN) is the key itself: fwd_is_a says which
  * endpoint is the initiator. The list links are indices (NFM_FLOW_NONE terminates). */
 struct nfm_flow {
 	struct nfm_flow_key key;
-	uint64_t hash;
+	uint32_t hash;          /* low bits of the key's hash: the index uses no more */
+	uint32_t self;          /* this entry's index */
 	uint64_t lru_time;      /* clamped packet time of the last packet (idle expiry) */
 	uint64_t born_time;     /* clamped packet time of the first packet (active expiry) */
 	uint64_t close_time;    /* when the TCP connection finished (linger expiry) */
 	uint32_t link_prev[3];  /* expiry lists, indexed by the meter's list ids */
 	uint32_t link_next[3];  /* link_next[0] also chains free entries */
-	uint32_t self;          /* this entry's index */
 	uint8_t fwd_is_a;       /* forward (initiator) side is endpoint a */
 	uint8_t finished;       /* TCP close or reset seen: on the linger list */
 	uint8_t end_reason;     /* enum nfm_end_reason (set by a TCP close/reset, or at expiry) */
@@ -76,14 +76,15 @@ struct nfm_flow {
 	struct nfm_flow_cold cold;
 };
 
-/* Bytes of an entry before the module area (a multiple of 64: modules and entries stay
- * cache-line aligned). */
-#define NFM_FLOW_CORE_SIZE ((sizeof(struct nfm_flow) + 63) & ~(size_t)63)
+/* Bytes of an entry before the module area (a multiple of 8; entries are packed rather
+ * than cache-line aligned: memory is bounded by the flows held, and the hot part is
+ * what a packet touches either way). */
+#define NFM_FLOW_CORE_SIZE ((sizeof(struct nfm_flow) + 7) & ~(size_t)7)
 
 struct nfm_flow_table;
 
 /* seed varies hash placement; output never depends on it. Each entry has module_bytes
- * (a multiple of 64) after the engine's part, reached with nfm_flow_modules. */
+ * (rounded up to 8) after the engine's part, reached with nfm_flow_modules. */
 struct nfm_flow_table *nfm_flow_table_new(uint64_t seed, size_t module_bytes);
 void nfm_flow_table_free(struct nfm_flow_table *t);
 

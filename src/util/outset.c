@@ -44,6 +44,7 @@ enum placed { PLACED_NONE = 0, PLACED_CREATED, PLACED_EXCHANGED, PLACED_REPLACED
 
 struct outfile {
 	struct nfm_outfile pub;
+	struct nfm_outset *set;
 	char *path;
 	char *tmp_name;     /* hidden name in the directory, when one exists */
 	int fd;             /* the new file (-1 for special files and stdout) */
@@ -51,6 +52,7 @@ struct outfile {
 	bool is_stdout;
 	bool finished;
 	bool closed;
+	bool discarded;     /* dropped from the set: never put in place */
 	enum placed placed;
 	char proc_path[40]; /* /proc/self/fd/N */
 };
@@ -481,6 +483,7 @@ int nfm_outset_create(struct nfm_outset *set, const char *path, enum nfm_out_kin
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", path);
 	}
 	f->fd = -1;
+	f->set = set;
 	f->pub.path = f->path;
 	int rc = 0;
 	if (strcmp(path, "-") == 0) {
@@ -550,6 +553,26 @@ static void close_file(struct outfile *f)
 		close(f->fd);
 	f->pub.fp = NULL;
 	f->fd = -1;
+}
+
+void nfm_outfile_discard(struct nfm_outfile *pub)
+{
+	if (!pub)
+		return;
+	struct outfile *f = impl_of(pub);
+	struct nfm_outset *set = f->set;
+	reg_lock(set->reg);
+	if (f->is_stdout && f->pub.fp)
+		fflush(stdout);
+	close_file(f);
+	if (f->tmp_name) {
+		(void)unlink(f->tmp_name);
+		free(f->tmp_name);
+		f->tmp_name = NULL;
+	}
+	f->discarded = true;
+	f->finished = true;
+	reg_unlock(set->reg);
 }
 
 /* Puts one finished regular file in place. Caller holds the lock. */
@@ -652,7 +675,7 @@ int nfm_outset_commit(struct nfm_outset *set, struct nfm_error *err)
 	int rc = 0;
 	size_t i;
 	for (i = 0; i < set->n && rc == 0; i++)
-		if (!set->files[i]->pub.direct)
+		if (!set->files[i]->pub.direct && !set->files[i]->discarded)
 			rc = place(set->files[i], err);
 	if (rc) {
 		while (i-- > 0)

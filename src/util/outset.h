@@ -81,6 +81,9 @@ int nfm_outset_create(struct nfm_outset *set, const char *path, enum nfm_out_kin
 /* Completes one file: flushes and checks every write. Every file must be finished (or
  * the set aborted) before commit; a failed finish makes the whole set fail. */
 int nfm_outfile_finish(struct nfm_outfile *f, struct nfm_error *err);
+/* Drops one file from the set: it will not be put in place (a written special file or
+ * standard output keeps what it got). */
+void nfm_outfile_discard(struct nfm_outfile *f);
 /* Puts every file of the set in place at once (see above). On failure nothing of the set
  * is left (previous files restored), the error names the file. Files are closed. */
 int nfm_outset_commit(struct nfm_outset *set, struct nfm_error *err);

@@ -163,7 +163,7 @@ static bool exists(const char *path)
 }
 
 /* Writes recs with fmt to dir/name; returns the file contents (caller frees). */
-static char *export_to(const char *dir, const char *name, enum nfm_format fmt,
+static char *export_to(const char *dir, const char *name, const char *fmt,
 		       const struct nfm_columns *cols, const struct nfm_flow_record *recs, size_t n,
 		       size_t *len)
 {
@@ -173,7 +173,7 @@ static char *export_to(const char *dir, const char *name, enum nfm_format fmt,
 	struct nfm_error err;
 	nfm_error_clear(&err);
 	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
-	if (!set || nfm_exporter_open(&ex, fmt, set, path, cols, &err) != 0) {
+	if (!set || nfm_exporter_open(&ex, nfm_exporter_find(fmt), &(struct nfm_export_dest){ .path = path, .set = set }, cols, &err) != 0) {
 		fprintf(stderr, "open %s: %s\n", path, err.msg);
 		nfm_outset_free(set);
 		return NULL;
@@ -950,26 +950,27 @@ NFM_TEST(test_format_flow_id_and_truncation)
 
 NFM_TEST(test_formats)
 {
-	enum nfm_format f = NFM_FMT_CSV;
-	CHECK(nfm_format_from_name("CSV", &f) == 0 && f == NFM_FMT_CSV);
-	CHECK(nfm_format_from_name("json", &f) == 0 && f == NFM_FMT_JSON);
-	CHECK(nfm_format_from_name("NDJSON", &f) == 0 && f == NFM_FMT_JSONL);
-	CHECK(nfm_format_from_name("jsonl", &f) == 0 && f == NFM_FMT_JSONL);
-	CHECK(nfm_format_from_name("Excel", &f) == 0 && f == NFM_FMT_XLSX);
-	CHECK(nfm_format_from_name("xlsx", &f) == 0 && f == NFM_FMT_XLSX);
-	CHECK(nfm_format_from_name("parquet", &f) != 0);
-	CHECK(nfm_format_from_path("out/flows.JSONL", &f) == 0 && f == NFM_FMT_JSONL);
-	CHECK(nfm_format_from_path("flows.ndjson", &f) == 0 && f == NFM_FMT_JSONL);
-	CHECK(nfm_format_from_path("a.b/flows.xlsx", &f) == 0 && f == NFM_FMT_XLSX);
-	CHECK(nfm_format_from_path("flows.csv", &f) == 0 && f == NFM_FMT_CSV);
-	CHECK(nfm_format_from_path("flows.txt", &f) != 0);
-	CHECK(nfm_format_from_path("dir.json/flows", &f) != 0);
-	CHECK(nfm_format_from_path("flows", &f) != 0);
-	CHECK_STR(nfm_format_ext(NFM_FMT_CSV), "csv");
-	CHECK_STR(nfm_format_ext(NFM_FMT_JSON), "json");
-	CHECK_STR(nfm_format_ext(NFM_FMT_JSONL), "jsonl");
-	CHECK_STR(nfm_format_ext(NFM_FMT_XLSX), "xlsx");
-	CHECK_STR(nfm_format_name(NFM_FMT_XLSX), "xlsx");
+	const struct nfm_exporter_ops *csv = nfm_exporter_find("csv"), *json = nfm_exporter_find("json");
+	const struct nfm_exporter_ops *jsonl = nfm_exporter_find("jsonl"), *xlsx = nfm_exporter_find("xlsx");
+	CHECK(csv && json && jsonl && xlsx);
+	CHECK(nfm_exporter_find("CSV") == csv);
+	CHECK(nfm_exporter_find("NDJSON") == jsonl);
+	CHECK(nfm_exporter_find("Excel") == xlsx);
+	CHECK(nfm_exporter_find("parquet") == NULL);
+	CHECK(nfm_exporter_for_path("out/flows.JSONL") == jsonl);
+	CHECK(nfm_exporter_for_path("flows.ndjson") == jsonl);
+	CHECK(nfm_exporter_for_path("a.b/flows.xlsx") == xlsx);
+	CHECK(nfm_exporter_for_path("flows.csv") == csv);
+	CHECK(nfm_exporter_for_path("flows.txt") == NULL);
+	CHECK(nfm_exporter_for_path("flows.excel") == NULL);
+	CHECK(nfm_exporter_for_path("dir.json/flows") == NULL);
+	CHECK(nfm_exporter_for_path("flows") == NULL);
+	CHECK_STR(nfm_exporter_ext(csv), "csv");
+	CHECK_STR(nfm_exporter_ext(json), "json");
+	CHECK_STR(nfm_exporter_ext(jsonl), "jsonl");
+	CHECK_STR(nfm_exporter_ext(xlsx), "xlsx");
+	CHECK_STR(nfm_exporter_name(xlsx), "xlsx");
+	CHECK(nfm_exporter_at(0) == csv && nfm_exporter_at(3) == xlsx && nfm_exporter_at(4) == NULL);
 }
 
 NFM_TEST(test_csv)
@@ -989,7 +990,7 @@ NFM_TEST(test_csv)
 	r[2] = v4rec(NFM_IPPROTO_UDP, 0x0a000001, 53, 0x0a000002, 53);
 	r[2].source_file = "two\nlines";
 	size_t len;
-	char *out = export_to(dir, "flows.csv", NFM_FMT_CSV, &cols, r, 3, &len);
+	char *out = export_to(dir, "flows.csv", "csv", &cols, r, 3, &len);
 	CHECK(out != NULL);
 	if (out) {
 		/* 1 header + 3 rows, one with an embedded newline */
@@ -1032,7 +1033,7 @@ NFM_TEST(test_csv)
 
 	/* empty: header only */
 	nfm_columns_select(&cols, NFM_SET_BASE);
-	out = export_to(dir, "empty.csv", NFM_FMT_CSV, &cols, NULL, 0, &len);
+	out = export_to(dir, "empty.csv", "csv", &cols, NULL, 0, &len);
 	CHECK(out != NULL);
 	if (out) {
 		CHECK_EQ_U(len, strlen(out));
@@ -1062,7 +1063,7 @@ NFM_TEST(test_json)
 	r[1] = v4rec(NFM_IPPROTO_UDP, 0x0a000001, 53, 0x0a000002, 53);
 	r[1].pkts[1] = 0;
 	size_t len;
-	char *out = export_to(dir, "flows.json", NFM_FMT_JSON, &cols, r, 2, &len);
+	char *out = export_to(dir, "flows.json", "json", &cols, r, 2, &len);
 	const char *o1 = "{\"flow_id\":\"10.0.0.1:1234 <-> 10.0.0.2:80 TCP\",\"src_port\":1234,"
 			 "\"forward_backward_ratio\":1.5000,\"is_bidirectional\":true,"
 			 "\"start_time\":\"2024-01-31T23:59:59.123456Z\","
@@ -1080,7 +1081,7 @@ NFM_TEST(test_json)
 	}
 	free(out);
 
-	out = export_to(dir, "flows.jsonl", NFM_FMT_JSONL, &cols, r, 2, &len);
+	out = export_to(dir, "flows.jsonl", "jsonl", &cols, r, 2, &len);
 	snprintf(want, sizeof want, "%s\n%s\n", o1, o2);
 	CHECK(out != NULL);
 	if (out) {
@@ -1107,7 +1108,7 @@ NFM_TEST(test_json)
 	k[2].tunnel_type = NFM_TUNNEL_GRE;
 	k[2].tunnel_l3 = NFM_L3_IPV4;
 	k[2].has_vlan = 1;
-	out = export_to(dir, "all.json", NFM_FMT_JSON, &cols, k, 3, &len);
+	out = export_to(dir, "all.json", "json", &cols, k, 3, &len);
 	CHECK(out != NULL);
 	if (out) {
 		CHECK(json_valid(out));
@@ -1117,14 +1118,14 @@ NFM_TEST(test_json)
 	free(out);
 
 	/* empty outputs */
-	out = export_to(dir, "empty.json", NFM_FMT_JSON, &cols, NULL, 0, &len);
+	out = export_to(dir, "empty.json", "json", &cols, NULL, 0, &len);
 	CHECK(out != NULL);
 	if (out) {
 		CHECK_STR(out, "[]\n");
 		CHECK(json_valid(out));
 	}
 	free(out);
-	out = export_to(dir, "empty.jsonl", NFM_FMT_JSONL, &cols, NULL, 0, &len);
+	out = export_to(dir, "empty.jsonl", "jsonl", &cols, NULL, 0, &len);
 	CHECK(out != NULL);
 	if (out)
 		CHECK_EQ_U(len, 0);
@@ -1148,7 +1149,7 @@ NFM_TEST(test_xlsx)
 	r[1] = v4rec(0, 0x0a000001, 0, 0x0a000002, 0);
 	r[1].l3 = NFM_L3_ARP;
 	size_t len;
-	char *out = export_to(dir, "flows.xlsx", NFM_FMT_XLSX, &cols, r, 2, &len);
+	char *out = export_to(dir, "flows.xlsx", "xlsx", &cols, r, 2, &len);
 	CHECK(out != NULL);
 	if (out) {
 		CHECK(len > 100 && out[0] == 'P' && out[1] == 'K');
@@ -1158,7 +1159,7 @@ NFM_TEST(test_xlsx)
 	CHECK_EQ_U(count_entries(dir), 1);
 
 	/* empty workbook: header only, still a valid file */
-	out = export_to(dir, "empty.xlsx", NFM_FMT_XLSX, &cols, NULL, 0, &len);
+	out = export_to(dir, "empty.xlsx", "xlsx", &cols, NULL, 0, &len);
 	CHECK(out != NULL && len > 2 && out[0] == 'P' && out[1] == 'K');
 	free(out);
 
@@ -1168,7 +1169,7 @@ NFM_TEST(test_xlsx)
 	nfm_error_clear(&err);
 	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
 	snprintf(path, sizeof path, "%s/aborted.xlsx", dir);
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, set, path, &cols, &err) == 0);
+	CHECK(nfm_exporter_open(&ex, nfm_exporter_find("xlsx"), &(struct nfm_export_dest){ .path = path, .set = set }, &cols, &err) == 0);
 	if (ex) {
 		CHECK(nfm_exporter_write(ex, &r[0], &err) == 0);
 		CHECK(!exists(path));
@@ -1181,12 +1182,12 @@ NFM_TEST(test_xlsx)
 	/* standard output is refused with a clear error */
 	ex = NULL;
 	set = nfm_outset_new(NULL, NULL);
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, set, "-", &cols, &err) == NFM_ERR_INVALID);
+	CHECK(nfm_exporter_open(&ex, nfm_exporter_find("xlsx"), &(struct nfm_export_dest){ .path = "-", .set = set }, &cols, &err) == NFM_ERR_INVALID);
 	CHECK(ex == NULL);
 	CHECK(strstr(err.msg, "standard output") != NULL);
 
 	/* unwritable destination: an error naming the file */
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, set, "no/such/dir/x.xlsx", &cols, &err) != 0);
+	CHECK(nfm_exporter_open(&ex, nfm_exporter_find("xlsx"), &(struct nfm_export_dest){ .path = "no/such/dir/x.xlsx", .set = set }, &cols, &err) != 0);
 	CHECK(strstr(err.msg, "no/such/dir/x.xlsx") != NULL);
 	nfm_outset_free(set);
 	rm_tree(dir);
@@ -1210,7 +1211,7 @@ NFM_TEST(test_xlsx_sheet_rollover)
 	struct nfm_error err;
 	nfm_error_clear(&err);
 	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_XLSX, set, path, &cols, &err) == 0);
+	CHECK(nfm_exporter_open(&ex, nfm_exporter_find("xlsx"), &(struct nfm_export_dest){ .path = path, .set = set }, &cols, &err) == 0);
 	if (!ex) {
 		nfm_outset_free(set);
 		rm_tree(dir);
@@ -1244,12 +1245,12 @@ NFM_TEST(test_csv_stdout_and_errors)
 	struct nfm_error err;
 	nfm_error_clear(&err);
 	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_CSV, set, "no/such/dir/x.csv", &cols, &err) != 0);
+	CHECK(nfm_exporter_open(&ex, nfm_exporter_find("csv"), &(struct nfm_export_dest){ .path = "no/such/dir/x.csv", .set = set }, &cols, &err) != 0);
 	CHECK(ex == NULL);
 	CHECK(strstr(err.msg, "no/such/dir/x.csv") != NULL);
 	nfm_exporter_abort(NULL); /* NULL is fine */
 	struct nfm_columns none = { .n = 0 };
-	CHECK(nfm_exporter_open(&ex, NFM_FMT_CSV, set, "x.csv", &none, &err) == NFM_ERR_INVALID);
+	CHECK(nfm_exporter_open(&ex, nfm_exporter_find("csv"), &(struct nfm_export_dest){ .path = "x.csv", .set = set }, &none, &err) == NFM_ERR_INVALID);
 	nfm_outset_free(set);
 }
 
@@ -1264,15 +1265,20 @@ NFM_TEST(test_preview)
 	r[2].l3 = NFM_L3_IPV6;
 	memset(r[2].src, 0, 16);
 	r[2].src[0] = 0xfe, r[2].src[1] = 0x80, r[2].src[15] = 1;
-	const struct nfm_flow_record *p[3] = { &r[0], &r[1], &r[2] };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-	CHECK(fp != NULL);
-	if (!fp)
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	CHECK(dir[0]);
+	if (!dir[0])
 		return;
-	CHECK(nfm_preview_print(fp, p, 3) == 0);
-	fclose(fp);
+	struct nfm_columns cols;
+	nfm_columns_select(&cols, NFM_SET_BASE);
+	size_t len = 0;
+	char *buf = export_to(dir, "preview.txt", "preview", &cols, r, 3, &len);
+	CHECK(buf != NULL);
+	if (!buf) {
+		rm_tree(dir);
+		return;
+	}
 	int lines = 0;
 	size_t width = 0;
 	for (char *s = buf, *e; s && *s; s = e + 1) {
@@ -1305,17 +1311,16 @@ NFM_TEST(test_preview)
 	free(buf);
 
 	/* no records: header and rule only */
-	buf = NULL;
-	fp = open_memstream(&buf, &len);
-	if (fp) {
-		CHECK(nfm_preview_print(fp, NULL, 0) == 0);
-		fclose(fp);
+	buf = export_to(dir, "empty.txt", "preview", &cols, NULL, 0, &len);
+	CHECK(buf != NULL);
+	if (buf) {
 		int nl = 0;
 		for (size_t i = 0; i < len; i++)
 			nl += buf[i] == '\n';
 		CHECK_EQ_U(nl, 2);
 	}
 	free(buf);
+	rm_tree(dir);
 }
 
 NFM_TEST(test_columns_doc)
