@@ -4,6 +4,7 @@
  * is written as \u00XX (its Latin-1 code point), so the output is always valid UTF-8
  * and the byte value stays recoverable. */
 #include "export/exporter_impl.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -27,101 +28,6 @@ struct json_state {
 	size_t len;               /* bytes pending in out */
 	char out[JSON_OUT_CAP];
 };
-
-static const char hex[] = "0123456789abcdef";
-
-/* Escapes str as a JSON string (quotes included) into d, which has room for
- * 6 * strlen(str) + 2 bytes; returns the length. */
-static size_t enc_string(char *d, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str);
-	size_t o = 0;
-	size_t i = 0;
-	d[o++] = '"';
-	while (i < n) {
-		unsigned char c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			d[o++] = (char)c;
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			size_t len = nfm_utf8_seq_len(s + i, n - i);
-			if (len) {
-				memcpy(d + o, s + i, len);
-				o += len;
-				i += len;
-				continue;
-			}
-		}
-		d[o++] = '\\';
-		switch (c) {
-		case '"': d[o++] = '"'; break;
-		case '\\': d[o++] = '\\'; break;
-		case '\n': d[o++] = 'n'; break;
-		case '\r': d[o++] = 'r'; break;
-		case '\t': d[o++] = 't'; break;
-		case '\b': d[o++] = 'b'; break;
-		case '\f': d[o++] = 'f'; break;
-		default: /* other control chars, invalid UTF-8 bytes: \u00XX */
-			d[o++] = 'u';
-			d[o++] = '0';
-			d[o++] = '0';
-			d[o++] = hex[c >> 4];
-			d[o++] = hex[c & 15];
-			break;
-		}
-		i++;
-	}
-	d[o++] = '"';
-	return o;
-}
-
-static void put_u00(FILE *fp, unsigned char c)
-{
-	char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-	fwrite(e, 1, sizeof e, fp);
-}
-
-/* The slow path for a string too long for out[] (written straight to fp). */
-static void put_string(FILE *fp, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str);
-	size_t run = 0; /* start of the pending run of bytes copied verbatim */
-	size_t i = 0;
-	putc('"', fp);
-	while (i < n) {
-		unsigned char c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			size_t len = nfm_utf8_seq_len(s + i, n - i);
-			if (len) {
-				i += len;
-				continue;
-			}
-		}
-		fwrite(s + run, 1, i - run, fp);
-		switch (c) {
-		case '"': fputs("\\\"", fp); break;
-		case '\\': fputs("\\\\", fp); break;
-		case '\n': fputs("\\n", fp); break;
-		case '\r': fputs("\\r", fp); break;
-		case '\t': fputs("\\t", fp); break;
-		case '\b': fputs("\\b", fp); break;
-		case '\f': fputs("\\f", fp); break;
-		default: put_u00(fp, c); break; /* other control chars, invalid UTF-8 bytes */
-		}
-		i++;
-		run = i;
-	}
-	fwrite(s + run, 1, n - run, fp);
-	putc('"', fp);
-}
 
 static void flush_out(struct json_state *st)
 {
@@ -153,11 +59,11 @@ static void add_string(struct json_state *st, const char *s)
 	size_t n = strlen(s);
 	if (n > (JSON_OUT_CAP - 2) / 6) {
 		flush_out(st);
-		put_string(st->fp, s);
+		nfm_json_put_string(st->fp, s, NFM_JSON_BAD_LATIN1);
 		return;
 	}
-	room(st, 6 * n + 2);
-	st->len += enc_string(st->out + st->len, s);
+	room(st, NFM_JSON_ESCAPED_MAX(n));
+	st->len += nfm_json_escape(st->out + st->len, s, n, NFM_JSON_BAD_LATIN1);
 }
 
 static int json_open_common(void **state, struct nfm_outfile *out, const struct nfm_columns *cols,
@@ -179,7 +85,8 @@ static int json_open_common(void **state, struct nfm_outfile *out, const struct 
 		st->key_off[i] = o;
 		if (i)
 			st->keys[o++] = ',';
-		o += enc_string(st->keys + o, cols->f[i]->name);
+		o += nfm_json_escape(st->keys + o, cols->f[i]->name, strlen(cols->f[i]->name),
+				     NFM_JSON_BAD_LATIN1);
 		st->keys[o++] = ':';
 	}
 	st->key_off[cols->n] = o;

@@ -102,17 +102,6 @@ struct nfm_report {
 
 /* ---------------------------------------------------------------- small helpers */
 
-static char *dup_str(const char *s)
-{
-	if (!s)
-		s = "";
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
@@ -199,29 +188,6 @@ static void stats_add(struct nfm_source_stats *t, const struct nfm_source_stats 
 	t->ts_fixed = sat_add(t->ts_fixed, s->ts_fixed);
 	t->blocks_skipped = sat_add(t->blocks_skipped, s->blocks_skipped);
 	t->bad_interface = sat_add(t->bad_interface, s->bad_interface);
-}
-
-/* Nanoseconds since the epoch -> 2024-01-31T23:59:59.123456Z (proleptic Gregorian, UTC). */
-void nfm_rep_time(uint64_t ns, char *buf, size_t cap)
-{
-	uint64_t secs = ns / 1000000000u;
-	unsigned usec = (unsigned)((ns % 1000000000u) / 1000u);
-	int64_t days = (int64_t)(secs / 86400u);
-	unsigned sod = (unsigned)(secs % 86400u);
-	/* civil_from_days (H. Hinnant) */
-	int64_t z = days + 719468;
-	int64_t era = z / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t y = yoe + era * 400;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	if (m <= 2)
-		y++;
-	snprintf(buf, cap, "%04lld-%02lld-%02lldT%02u:%02u:%02u.%06uZ", (long long)y, (long long)m,
-		 (long long)d, sod / 3600u, sod / 60u % 60u, sod % 60u, usec);
 }
 
 uint64_t nfm_rep_span_ns(const struct nfm_counters *c)
@@ -337,9 +303,9 @@ void nfm_report_add_input(struct nfm_report *rep, const char *name, const char *
 		rep->cap_inputs = ncap;
 	}
 	struct input *in = &rep->inputs[rep->n_inputs];
-	in->name = dup_str(name);
-	in->format = dup_str(format);
-	in->status = dup_str(status_msg);
+	in->name = strdup(name ? name : "");
+	in->format = strdup(format ? format : "");
+	in->status = strdup(status_msg ? status_msg : "");
 	if (!in->name || !in->format || !in->status) {
 		free(in->name);
 		free(in->format);

@@ -129,8 +129,6 @@ uint64_t nfm_rep_accounted_sum(const struct nfm_counters *c);
 void nfm_rep_difference(const struct nfm_counters *c, char *buf, size_t cap);
 /* Packets of tunnel payload kinds beyond the NFM_OPAQUE_KINDS listed. */
 uint64_t nfm_rep_opaque_other(const struct nfm_counters *c);
-/* Nanoseconds since the epoch as 2024-01-31T23:59:59.123456Z (UTC). */
-void nfm_rep_time(uint64_t ns, char *buf, size_t cap);
 /* first_ts_ns .. last_ts_ns, 0 without packets. */
 uint64_t nfm_rep_span_ns(const struct nfm_counters *c);
 

@@ -8,6 +8,7 @@
 #include "feature/fields.h"
 #include "report/report.h"
 #include "report/report_int.h"
+#include "util/fmt.h"
 
 static double fin(double v)
 {
@@ -102,11 +103,11 @@ static void line_str(FILE *fp, const char *label, const char *v)
 /* first packet, last packet and duration of c */
 static void text_span(FILE *fp, const struct nfm_counters *c, bool dashes)
 {
-	char tb[64], b[64];
+	char tb[NFM_FMT_TIME_LEN + 1], b[64];
 	if (c->first_ts_ns) {
-		nfm_rep_time(c->first_ts_ns, tb, sizeof tb);
+		nfm_fmt_time_str(tb, c->first_ts_ns);
 		fprintf(fp, "  %-*s %s\n", LABEL_W - 2, "first packet", tb);
-		nfm_rep_time(c->last_ts_ns, tb, sizeof tb);
+		nfm_fmt_time_str(tb, c->last_ts_ns);
 		fprintf(fp, "  %-*s %s\n", LABEL_W - 2, "last packet", tb);
 	} else if (dashes) {
 		fprintf(fp, "  %-*s -\n  %-*s -\n", LABEL_W - 2, "first packet", LABEL_W - 2,
