@@ -31,9 +31,9 @@
 #include "decode/decode.h"
 #include "feature/fields.h"
 #include "report/report_int.h"
+#include "report/talkers.h"
 #include "util/outset.h"
 
-#define NFM_REPORT_TALKER_SLOTS 4096u /* hash slots: power of two, load <= 1/4 */
 #define NFM_PROTO_SLOTS NFM_REPORT_PROTOS
 #define NFM_PROTO_ARP_SLOT 256u
 
@@ -41,13 +41,6 @@ struct input {
 	char *name, *format, *status;
 	struct nfm_counters c;
 	struct nfm_source_stats s;
-};
-
-struct talker {
-	uint8_t l3;           /* NFM_L3_IPV4 or NFM_L3_IPV6 */
-	uint8_t addr[16];
-	uint64_t bytes;       /* Space-Saving count (an overestimate by at most err) */
-	uint64_t err;
 };
 
 struct top_flow {
@@ -82,13 +75,7 @@ struct nfm_report {
 	struct proto_stat proto[NFM_PROTO_SLOTS];
 	uint64_t tcp_state[NFM_CONN_STATE_COUNT + 1]; /* last slot: out-of-range values */
 
-	/* Space-Saving: entries, a min-heap of entry indices by bytes, and a hash index. */
-	struct talker talkers[NFM_REPORT_TALKERS];
-	uint16_t heap[NFM_REPORT_TALKERS];
-	uint16_t heap_pos[NFM_REPORT_TALKERS];
-	uint16_t slot[NFM_REPORT_TALKER_SLOTS]; /* entry index + 1; 0 = empty */
-	size_t n_talkers;
-	bool talkers_approx;
+	struct nfm_talkers talkers;
 
 	/* Min-heap of the NFM_REPORT_TOP largest flows. */
 	struct top_flow top[NFM_REPORT_TOP];
@@ -324,175 +311,6 @@ void nfm_report_set_elapsed(struct nfm_report *rep, double seconds)
 		rep->elapsed = (isfinite(seconds) && seconds >= 0) ? seconds : -1.0;
 }
 
-/* ---------------------------------------------------------------- top talkers */
-
-static size_t talker_hash(uint8_t l3, const uint8_t addr[16])
-{
-	uint64_t a, b;
-	memcpy(&a, addr, 8);
-	memcpy(&b, addr + 8, 8);
-	uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ l3) * 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 29;
-	return (size_t)(h & (NFM_REPORT_TALKER_SLOTS - 1));
-}
-
-/* Slot holding the key, or the empty slot where it would go. */
-static size_t talker_find(const struct nfm_report *rep, uint8_t l3, const uint8_t addr[16])
-{
-	size_t i = talker_hash(l3, addr);
-	for (;;) {
-		unsigned e = rep->slot[i];
-		if (!e)
-			return i;
-		const struct talker *t = &rep->talkers[e - 1];
-		if (t->l3 == l3 && memcmp(t->addr, addr, 16) == 0)
-			return i;
-		i = (i + 1) & (NFM_REPORT_TALKER_SLOTS - 1);
-	}
-}
-
-/* Linear probing deletion by backward shift (no tombstones). */
-static void talker_unhash(struct nfm_report *rep, size_t i)
-{
-	const size_t mask = NFM_REPORT_TALKER_SLOTS - 1;
-	rep->slot[i] = 0;
-	size_t j = i;
-	for (;;) {
-		j = (j + 1) & mask;
-		unsigned e = rep->slot[j];
-		if (!e)
-			return;
-		const struct talker *t = &rep->talkers[e - 1];
-		size_t home = talker_hash(t->l3, t->addr);
-		/* Move e into the hole at i unless its home lies cyclically in (i, j]. */
-		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-		if (!stays) {
-			rep->slot[i] = (uint16_t)e;
-			rep->slot[j] = 0;
-			i = j;
-		}
-	}
-}
-
-static bool talker_less(const struct nfm_report *rep, unsigned a, unsigned b)
-{
-	return rep->talkers[a].bytes < rep->talkers[b].bytes;
-}
-
-static void heap_swap(struct nfm_report *rep, size_t i, size_t j)
-{
-	uint16_t t = rep->heap[i];
-	rep->heap[i] = rep->heap[j];
-	rep->heap[j] = t;
-	rep->heap_pos[rep->heap[i]] = (uint16_t)i;
-	rep->heap_pos[rep->heap[j]] = (uint16_t)j;
-}
-
-static void talker_sift_down(struct nfm_report *rep, size_t i)
-{
-	size_t n = rep->n_talkers;
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < n && talker_less(rep, rep->heap[l], rep->heap[m]))
-			m = l;
-		if (r < n && talker_less(rep, rep->heap[r], rep->heap[m]))
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(rep, i, m);
-		i = m;
-	}
-}
-
-static void talker_sift_up(struct nfm_report *rep, size_t i)
-{
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!talker_less(rep, rep->heap[i], rep->heap[p]))
-			return;
-		heap_swap(rep, i, p);
-		i = p;
-	}
-}
-
-static void talker_add(struct nfm_report *rep, uint8_t l3, const uint8_t addr_in[16], uint64_t w)
-{
-	if (w == 0)
-		return;
-	uint8_t addr[16];
-	memcpy(addr, addr_in, 16);
-	if (l3 == NFM_L3_ARP) { /* ARP carries IPv4 addresses: same host as its IPv4 traffic */
-		l3 = NFM_L3_IPV4;
-		memset(addr + 4, 0, 12);
-	}
-	size_t s = talker_find(rep, l3, addr);
-	unsigned e = rep->slot[s];
-	if (e) {
-		struct talker *t = &rep->talkers[e - 1];
-		t->bytes = sat_add(t->bytes, w);
-		talker_sift_down(rep, rep->heap_pos[e - 1]);
-		return;
-	}
-	if (rep->n_talkers < NFM_REPORT_TALKERS) {
-		unsigned idx = (unsigned)rep->n_talkers++;
-		struct talker *t = &rep->talkers[idx];
-		t->l3 = l3;
-		memcpy(t->addr, addr, 16);
-		t->bytes = w;
-		t->err = 0;
-		rep->slot[s] = (uint16_t)(idx + 1);
-		rep->heap[idx] = (uint16_t)idx;
-		rep->heap_pos[idx] = (uint16_t)idx;
-		talker_sift_up(rep, idx);
-		return;
-	}
-	/* Full: the address with the smallest count gives its place (Space-Saving). */
-	unsigned idx = rep->heap[0];
-	struct talker *t = &rep->talkers[idx];
-	talker_unhash(rep, talker_find(rep, t->l3, t->addr));
-	uint64_t floor_count = t->bytes;
-	t->l3 = l3;
-	memcpy(t->addr, addr, 16);
-	t->bytes = sat_add(floor_count, w);
-	t->err = floor_count;
-	rep->slot[talker_find(rep, l3, addr)] = (uint16_t)(idx + 1);
-	talker_sift_down(rep, 0);
-	rep->talkers_approx = true;
-}
-
-/* Ranking order: more bytes first, then address order for stable output. */
-static bool talker_before(const struct talker *a, const struct talker *b)
-{
-	if (a->bytes != b->bytes)
-		return a->bytes > b->bytes;
-	if (a->l3 != b->l3)
-		return a->l3 < b->l3;
-	return memcmp(a->addr, b->addr, 16) < 0;
-}
-
-/* Indices of the top entries, best first; returns how many. */
-static size_t talker_top(const struct nfm_report *rep, unsigned out[NFM_REPORT_TOP])
-{
-	size_t n = 0;
-	for (unsigned i = 0; i < rep->n_talkers; i++) {
-		const struct talker *t = &rep->talkers[i];
-		size_t pos = n;
-		while (pos > 0 && talker_before(t, &rep->talkers[out[pos - 1]]))
-			pos--;
-		if (pos >= NFM_REPORT_TOP)
-			continue;
-		size_t last = n < NFM_REPORT_TOP ? n : NFM_REPORT_TOP - 1;
-		for (size_t k = last; k > pos; k--)
-			out[k] = out[k - 1];
-		out[pos] = i;
-		if (n < NFM_REPORT_TOP)
-			n++;
-	}
-	return n;
-}
-
 /* ---------------------------------------------------------------- top flows */
 
 /* "a ranks below b": fewer bytes, or equal bytes and arrived later. */
@@ -651,8 +469,8 @@ void nfm_report_add_flow(struct nfm_report *rep, const struct nfm_flow_record *r
 		rep->tcp_state[st]++;
 	}
 
-	talker_add(rep, rec->l3, rec->src, rec->bytes[NFM_FWD]);
-	talker_add(rep, rec->l3, rec->dst, rec->bytes[NFM_BWD]);
+	nfm_talkers_add(&rep->talkers, rec->l3, rec->src, rec->bytes[NFM_FWD]);
+	nfm_talkers_add(&rep->talkers, rec->l3, rec->dst, rec->bytes[NFM_BWD]);
 
 	struct top_flow f;
 	memset(&f, 0, sizeof f);
@@ -769,11 +587,11 @@ uint64_t nfm_rep_tcp_state(const struct nfm_report *rep, unsigned s)
 void nfm_rep_top_talkers(const struct nfm_report *rep, struct nfm_rep_talkers *out)
 {
 	unsigned idx[NFM_REPORT_TOP];
-	out->exact = !rep->talkers_approx;
-	out->distinct = rep->n_talkers;
-	out->n = talker_top(rep, idx);
+	out->exact = !rep->talkers.approx;
+	out->distinct = rep->talkers.n;
+	out->n = nfm_talkers_top(&rep->talkers, idx);
 	for (size_t i = 0; i < out->n; i++) {
-		const struct talker *t = &rep->talkers[idx[i]];
+		const struct nfm_talker *t = &rep->talkers.e[idx[i]];
 		addr_text(t->l3, t->addr, out->top[i].addr);
 		out->top[i].bytes = t->bytes;
 		out->top[i].max_error = t->err;
