@@ -99,75 +99,6 @@ static double fin(double v)
 	return isfinite(v) ? v : 0.0;
 }
 
-uint64_t nfm_rep_nonip_total(const struct nfm_counters *c)
-{
-	uint64_t t = 0;
-	for (unsigned k = 0; k < NFM_NONIP_KIND_COUNT; k++)
-		t = sat_add(t, c->nonip[k]);
-	return t;
-}
-
-uint64_t nfm_rep_accounted_sum(const struct nfm_counters *c)
-{
-	uint64_t t = c->flow_packets;
-	t = sat_add(t, nfm_rep_nonip_total(c));
-	t = sat_add(t, c->decode_status[NFM_DECODE_TRUNCATED]);
-	t = sat_add(t, c->decode_status[NFM_DECODE_MALFORMED]);
-	t = sat_add(t, c->decode_status[NFM_DECODE_UNSUPPORTED]);
-	t = sat_add(t, c->filtered);
-	t = sat_add(t, c->over_max_flows);
-	t = sat_add(t, c->fragments_unmatched);
-	return t;
-}
-
-/* Difference packets read - accounted sum as sign + magnitude. */
-void nfm_rep_difference(const struct nfm_counters *c, char *buf, size_t cap)
-{
-	uint64_t sum = nfm_rep_accounted_sum(c);
-	if (c->packets >= sum)
-		snprintf(buf, cap, "%llu", (unsigned long long)(c->packets - sum));
-	else
-		snprintf(buf, cap, "-%llu", (unsigned long long)(sum - c->packets));
-}
-
-static void counters_add(struct nfm_counters *t, const struct nfm_counters *c)
-{
-	t->packets = sat_add(t->packets, c->packets);
-	t->wire_bytes = sat_add(t->wire_bytes, c->wire_bytes);
-	for (unsigned k = 0; k < NFM_DECODE_STATUS_COUNT; k++)
-		t->decode_status[k] = sat_add(t->decode_status[k], c->decode_status[k]);
-	for (unsigned k = 0; k < NFM_NONIP_KIND_COUNT; k++)
-		t->nonip[k] = sat_add(t->nonip[k], c->nonip[k]);
-	t->flow_packets = sat_add(t->flow_packets, c->flow_packets);
-	t->filtered = sat_add(t->filtered, c->filtered);
-	t->over_max_flows = sat_add(t->over_max_flows, c->over_max_flows);
-	t->fragments_unmatched = sat_add(t->fragments_unmatched, c->fragments_unmatched);
-	t->fragments = sat_add(t->fragments, c->fragments);
-	t->l4_truncated = sat_add(t->l4_truncated, c->l4_truncated);
-	t->ts_backwards = sat_add(t->ts_backwards, c->ts_backwards);
-	t->flows_created = sat_add(t->flows_created, c->flows_created);
-	t->flows_written = sat_add(t->flows_written, c->flows_written);
-	for (unsigned k = 0; k < NFM_END_REASON_COUNT; k++)
-		t->flows_by_reason[k] = sat_add(t->flows_by_reason[k], c->flows_by_reason[k]);
-	if (c->peak_active_flows > t->peak_active_flows)
-		t->peak_active_flows = c->peak_active_flows;
-	if (c->first_ts_ns && (!t->first_ts_ns || c->first_ts_ns < t->first_ts_ns))
-		t->first_ts_ns = c->first_ts_ns;
-	if (c->last_ts_ns > t->last_ts_ns)
-		t->last_ts_ns = c->last_ts_ns;
-	t->tunnel_opaque = sat_add(t->tunnel_opaque, c->tunnel_opaque);
-	for (unsigned k = 0; k < NFM_OPAQUE_KINDS && c->opaque[k].kind; k++)
-		nfm_opaque_add(t->opaque, c->opaque[k].kind, c->opaque[k].packets);
-}
-
-uint64_t nfm_rep_opaque_other(const struct nfm_counters *c)
-{
-	uint64_t listed = 0;
-	for (unsigned k = 0; k < NFM_OPAQUE_KINDS; k++)
-		listed = sat_add(listed, c->opaque[k].packets);
-	return c->tunnel_opaque > listed ? c->tunnel_opaque - listed : 0;
-}
-
 static void stats_add(struct nfm_source_stats *t, const struct nfm_source_stats *s)
 {
 	t->records = sat_add(t->records, s->records);
@@ -198,24 +129,6 @@ const char *nfm_rep_state_name(unsigned s, char *buf, size_t cap)
 	if (n && *n)
 		return n;
 	snprintf(buf, cap, s == NFM_CONN_NONE ? "none" : "state-%u", s);
-	return buf;
-}
-
-const char *nfm_rep_nonip_name(unsigned k, char *buf, size_t cap)
-{
-	const char *n = nfm_nonip_name((enum nfm_nonip_kind)k);
-	if (n && *n)
-		return n;
-	snprintf(buf, cap, "kind-%u", k);
-	return buf;
-}
-
-const char *nfm_rep_status_name(unsigned k, char *buf, size_t cap)
-{
-	const char *n = nfm_decode_status_name((enum nfm_decode_status)k);
-	if (n && *n)
-		return n;
-	snprintf(buf, cap, "status-%u", k);
 	return buf;
 }
 
@@ -276,7 +189,7 @@ void nfm_report_add_input(struct nfm_report *rep, const char *name, const char *
 		s = &zs;
 	/* The totals never depend on memory: the accounting stays right even if the
 	 * per-input entry cannot be stored. */
-	counters_add(&rep->total, c);
+	nfm_counters_add_input(&rep->total, c);
 	stats_add(&rep->stotal, s);
 
 	if (rep->n_inputs == rep->cap_inputs) {

@@ -119,16 +119,41 @@ void nfm_rep_hist(const struct nfm_report *rep, enum nfm_rep_dist d, struct nfm_
 /* Flows of duration 0, which have no rate. */
 uint64_t nfm_rep_rate_skipped(const struct nfm_report *rep);
 
-/* ---- over a set of counters ---- */
+/* ---- the packet accounting of a set of counters, as rows in order ---- */
 
-uint64_t nfm_rep_nonip_total(const struct nfm_counters *c);
+/* The rows follow NFM_COUNTERS (flow/meter.h): what was read, each place a packet read
+ * lands in (with its kinds), their sum against the packets read, then the packets also
+ * counted elsewhere. A renderer writes each kind of row its way. */
+enum nfm_rep_row_kind {
+	NFM_ROW_COUNT,   /* label / key: value */
+	NFM_ROW_GROUP,   /* the rows up to the matching NFM_ROW_END are kinds of the row
+			  * before (JSON: an object under key) */
+	NFM_ROW_END,
+	NFM_ROW_SUM,     /* the accounted sum (value): accounted when ok, else diff says by
+			  * how much packets read exceed it ("-3": counted twice) */
+	NFM_ROW_BREAK,   /* between the places packets land and the packets noted */
+	NFM_ROW_NOTE,    /* a sentence for the reader (label) */
+};
+
+struct nfm_rep_row {
+	enum nfm_rep_row_kind kind;
+	unsigned depth;          /* nesting: 0 top level, 1 a place packets land or a kind, 2 a
+				  * kind of those */
+	bool bytes;              /* the value is bytes */
+	bool detail;             /* every value of an array: for machines (JSON), not the text */
+	bool ok;                 /* NFM_ROW_SUM: the sum equals the packets read */
+	const char *label, *key; /* key may point into buf */
+	uint64_t value;
+	char buf[NFM_REPORT_NAME_LEN];
+};
+
+#define NFM_REPORT_ROWS 96u
+
+/* Fills rows (room for NFM_REPORT_ROWS) and returns how many. */
+size_t nfm_rep_accounting(const struct nfm_counters *c, struct nfm_rep_row *rows);
 /* The sum of the places a packet read can land in; equal to c->packets when every
  * packet is accounted for. */
 uint64_t nfm_rep_accounted_sum(const struct nfm_counters *c);
-/* packets read - accounted sum, with its sign ("-3" when packets were counted twice). */
-void nfm_rep_difference(const struct nfm_counters *c, char *buf, size_t cap);
-/* Packets of tunnel payload kinds beyond the NFM_OPAQUE_KINDS listed. */
-uint64_t nfm_rep_opaque_other(const struct nfm_counters *c);
 /* first_ts_ns .. last_ts_ns, 0 without packets. */
 uint64_t nfm_rep_span_ns(const struct nfm_counters *c);
 
@@ -136,7 +161,5 @@ uint64_t nfm_rep_span_ns(const struct nfm_counters *c);
 
 const char *nfm_rep_reason_name(unsigned r, char *buf, size_t cap);
 const char *nfm_rep_state_name(unsigned s, char *buf, size_t cap);
-const char *nfm_rep_nonip_name(unsigned k, char *buf, size_t cap);
-const char *nfm_rep_status_name(unsigned k, char *buf, size_t cap);
 
 #endif

@@ -32,43 +32,30 @@ static void json_span(struct nfm_jw *w, const struct nfm_counters *c)
 
 static void json_accounting(struct nfm_jw *w, const char *key, const struct nfm_counters *c)
 {
-	char nb[64];
+	struct nfm_rep_row rows[NFM_REPORT_ROWS];
+	size_t n = nfm_rep_accounting(c, rows);
 	nfm_jw_open(w, key, '{');
-	nfm_jw_u64(w, "read", c->packets);
-	nfm_jw_u64(w, "wire_bytes", c->wire_bytes);
-	nfm_jw_u64(w, "in_flows", c->flow_packets);
-	nfm_jw_u64(w, "nonip", nfm_rep_nonip_total(c));
-	nfm_jw_open(w, "nonip_by_kind", '{');
-	for (unsigned k = 0; k < NFM_NONIP_KIND_COUNT; k++)
-		if (c->nonip[k])
-			nfm_jw_u64(w, nfm_rep_nonip_name(k, nb, sizeof nb), c->nonip[k]);
-	nfm_jw_close(w, '}');
-	nfm_jw_u64(w, "truncated", c->decode_status[NFM_DECODE_TRUNCATED]);
-	nfm_jw_u64(w, "malformed", c->decode_status[NFM_DECODE_MALFORMED]);
-	nfm_jw_u64(w, "unsupported_link", c->decode_status[NFM_DECODE_UNSUPPORTED]);
-	nfm_jw_u64(w, "filtered", c->filtered);
-	nfm_jw_u64(w, "over_max_flows", c->over_max_flows);
-	nfm_jw_u64(w, "fragments_unmatched", c->fragments_unmatched);
-	uint64_t sum = nfm_rep_accounted_sum(c);
-	nfm_jw_u64(w, "accounted_sum", sum);
-	nfm_jw_bool(w, "accounted", sum == c->packets);
-	nfm_rep_difference(c, nb, sizeof nb);
-	nfm_jw_raw(w, "difference", nb);
-	nfm_jw_u64(w, "fragments", c->fragments);
-	nfm_jw_u64(w, "l4_truncated", c->l4_truncated);
-	nfm_jw_u64(w, "ts_backwards", c->ts_backwards);
-	nfm_jw_u64(w, "tunnel_not_followed", c->tunnel_opaque);
-	nfm_jw_open(w, "tunnel_not_followed_by_kind", '{');
-	for (unsigned k = 0; k < NFM_OPAQUE_KINDS && c->opaque[k].kind; k++)
-		nfm_jw_u64(w, nfm_opaque_name(c->opaque[k].kind, nb, sizeof nb), c->opaque[k].packets);
-	uint64_t other = nfm_rep_opaque_other(c);
-	if (other)
-		nfm_jw_u64(w, "other", other);
-	nfm_jw_close(w, '}');
-	nfm_jw_open(w, "decode_status", '{');
-	for (unsigned k = 0; k < NFM_DECODE_STATUS_COUNT; k++)
-		nfm_jw_u64(w, nfm_rep_status_name(k, nb, sizeof nb), c->decode_status[k]);
-	nfm_jw_close(w, '}');
+	for (size_t i = 0; i < n; i++) {
+		const struct nfm_rep_row *r = &rows[i];
+		switch (r->kind) {
+		case NFM_ROW_COUNT:
+			nfm_jw_u64(w, r->key, r->value);
+			break;
+		case NFM_ROW_GROUP:
+			nfm_jw_open(w, r->key, '{');
+			break;
+		case NFM_ROW_END:
+			nfm_jw_close(w, '}');
+			break;
+		case NFM_ROW_SUM:
+			nfm_jw_u64(w, r->key, r->value);
+			nfm_jw_bool(w, "accounted", r->ok);
+			nfm_jw_raw(w, "difference", r->buf);
+			break;
+		default: /* breaks and notes are for the text */
+			break;
+		}
+	}
 	nfm_jw_close(w, '}');
 }
 

@@ -156,49 +156,43 @@ static void text_inputs(const struct nfm_report *rep, FILE *fp)
 
 static void text_accounting(const struct nfm_report *rep, FILE *fp)
 {
-	const struct nfm_counters *c = nfm_rep_total(rep);
 	const struct nfm_source_stats *st = nfm_rep_source_total(rep);
-	char nb[64], lb[96], b[64];
+	struct nfm_rep_row rows[NFM_REPORT_ROWS];
+	size_t n = nfm_rep_accounting(nfm_rep_total(rep), rows);
+	char lb[96], b[64];
 	heading(fp, "Packet accounting");
-	line_u64(fp, "packets read", c->packets);
-	fmt_bytes((double)c->wire_bytes, b, sizeof b);
-	fprintf(fp, "%-*s %15llu (%s)\n", LABEL_W, "wire bytes", (unsigned long long)c->wire_bytes, b);
-	line_u64(fp, "  in flows", c->flow_packets);
-	line_u64(fp, "  non-IP", nfm_rep_nonip_total(c));
-	for (unsigned k = 0; k < NFM_NONIP_KIND_COUNT; k++) {
-		if (!c->nonip[k])
+	for (size_t i = 0; i < n; i++) {
+		const struct nfm_rep_row *r = &rows[i];
+		if (r->detail)
 			continue;
-		snprintf(lb, sizeof lb, "    %s", nfm_rep_nonip_name(k, nb, sizeof nb));
-		line_u64(fp, lb, c->nonip[k]);
+		switch (r->kind) {
+		case NFM_ROW_COUNT:
+			snprintf(lb, sizeof lb, "%*s%s", (int)(2 * r->depth), "", r->label);
+			if (r->bytes) {
+				fmt_bytes((double)r->value, b, sizeof b);
+				fprintf(fp, "%-*s %15llu (%s)\n", LABEL_W, lb,
+					(unsigned long long)r->value, b);
+			} else {
+				line_u64(fp, lb, r->value);
+			}
+			break;
+		case NFM_ROW_SUM:
+			line_u64(fp, r->label, r->value);
+			if (r->ok)
+				fprintf(fp, "accounted: yes\n");
+			else
+				fprintf(fp, "accounted: no (difference %s)\n", r->buf);
+			break;
+		case NFM_ROW_BREAK:
+			fprintf(fp, "\n");
+			break;
+		case NFM_ROW_NOTE:
+			fprintf(fp, "%s\n", r->label);
+			break;
+		default: /* groups: the text shows kinds by their indentation */
+			break;
+		}
 	}
-	line_u64(fp, "  truncated", c->decode_status[NFM_DECODE_TRUNCATED]);
-	line_u64(fp, "  malformed", c->decode_status[NFM_DECODE_MALFORMED]);
-	line_u64(fp, "  unsupported link type", c->decode_status[NFM_DECODE_UNSUPPORTED]);
-	line_u64(fp, "  filtered (--protocols)", c->filtered);
-	line_u64(fp, "  beyond --max-flows", c->over_max_flows);
-	line_u64(fp, "  unmatched fragments", c->fragments_unmatched);
-	uint64_t sum = nfm_rep_accounted_sum(c);
-	line_u64(fp, "accounted sum", sum);
-	if (sum == c->packets) {
-		fprintf(fp, "accounted: yes\n");
-	} else {
-		nfm_rep_difference(c, nb, sizeof nb);
-		fprintf(fp, "accounted: no (difference %s)\n", nb);
-	}
-	fprintf(fp, "\n");
-	line_u64(fp, "fragments (all)", c->fragments);
-	line_u64(fp, "payload cut by snaplen", c->l4_truncated);
-	line_u64(fp, "timestamps going backwards", c->ts_backwards);
-	line_u64(fp, "tunnel payload not followed", c->tunnel_opaque);
-	for (unsigned k = 0; k < NFM_OPAQUE_KINDS && c->opaque[k].kind; k++) {
-		snprintf(lb, sizeof lb, "  %s", nfm_opaque_name(c->opaque[k].kind, nb, sizeof nb));
-		line_u64(fp, lb, c->opaque[k].packets);
-	}
-	uint64_t other = nfm_rep_opaque_other(c);
-	if (other)
-		line_u64(fp, "  other kinds", other);
-	if (c->tunnel_opaque)
-		fprintf(fp, "(these packets are metered as their outer packet, and counted above)\n");
 
 	heading(fp, "Source anomalies");
 	line_u64(fp, "caplen fixed", st->caplen_fixed);
