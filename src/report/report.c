@@ -1,5 +1,6 @@
-/* The analysis report's aggregation. Everything is accumulated into fixed-size state allocated once in
- * nfm_report_new; the only growth is the list of inputs (one entry per capture read).
+/* The analysis report's aggregation. Everything is accumulated into fixed-size state
+ * allocated once in nfm_report_new; the only growth is the list of inputs (one entry per
+ * capture read).
  *
  * Definitions used below (also stated in the report itself where they matter):
  *  - Packet accounting sums the counters of every input; "difference" is
@@ -19,7 +20,8 @@
  *    no rate and are only counted as skipped. No value printed is ever inf or NaN.
  *
  * The renderers (report_text.c, report_json.c) read this state through the views of
- * report_int.h.
+ * report_int.h; the packet accounting is walked from NFM_COUNTERS in accounting.c, and
+ * the Space-Saving summary is talkers.c.
  */
 #include "report/report.h"
 

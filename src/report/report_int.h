@@ -1,7 +1,8 @@
 /* What the report's renderers (text, JSON, ...) read from the aggregation in report.c.
  * struct nfm_report stays private to report.c: a renderer sees only the ordered views
  * below (inputs, protocols by flows, top talkers and top flows best first, histograms
- * with their percentiles computed), so a new renderer is one new file that reads them. */
+ * with their percentiles computed, the packet accounting as rows), so a new renderer is
+ * one new file that reads them. */
 #ifndef NFM_REPORT_REPORT_INT_H
 #define NFM_REPORT_REPORT_INT_H
 
