@@ -53,13 +53,16 @@ $(BUILD)/nfm-readloop: $(BUILD)/bench/readloop.o
 $(BUILD)/nfm-ourread: $(BUILD)/bench/ourread.o $(BUILD)/libnfm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libnfm.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(BUILD)/libnfm.a $(LDFLAGS) $(LDLIBS)
+# Test programs and tools include the shared test helpers of tests/lib (frame builders).
+TEST_CPPFLAGS := -Itests/unit -Itests/lib
 
-$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnfm.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h tests/lib/*.h) $(BUILD)/libnfm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(BUILD)/libnfm.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnfm.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/lib/*.h) $(BUILD)/libnfm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnfm.a $(LDFLAGS) $(LDLIBS)
 
 unit: $(UNIT_BIN)
 tools: $(TOOL_BIN)

@@ -5,6 +5,7 @@
  * and the byte value stays recoverable. An object is built in the worker that ended the
  * flow; the writer adds the separators of the array. */
 #include "export/exporter_impl.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,54 +23,11 @@ struct json_state {
 	size_t *key_off;          /* cols->n + 1 offsets into keys */
 };
 
-static const char hex[] = "0123456789abcdef";
-
-/* Escapes str as a JSON string (quotes included) into d, which has room for
- * 6 * strlen(str) + 2 bytes; returns the length. */
+/* str as a JSON string (quotes included) at d, which has room for
+ * NFM_JSON_ESCAPED_MAX(strlen(str)) bytes; returns the length. */
 static size_t enc_string(char *d, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str);
-	size_t o = 0;
-	size_t i = 0;
-	d[o++] = '"';
-	while (i < n) {
-		unsigned char c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			d[o++] = (char)c;
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			size_t len = nfm_utf8_seq_len(s + i, n - i);
-			if (len) {
-				memcpy(d + o, s + i, len);
-				o += len;
-				i += len;
-				continue;
-			}
-		}
-		d[o++] = '\\';
-		switch (c) {
-		case '"': d[o++] = '"'; break;
-		case '\\': d[o++] = '\\'; break;
-		case '\n': d[o++] = 'n'; break;
-		case '\r': d[o++] = 'r'; break;
-		case '\t': d[o++] = 't'; break;
-		case '\b': d[o++] = 'b'; break;
-		case '\f': d[o++] = 'f'; break;
-		default: /* other control chars, invalid UTF-8 bytes: \u00XX */
-			d[o++] = 'u';
-			d[o++] = '0';
-			d[o++] = '0';
-			d[o++] = hex[c >> 4];
-			d[o++] = hex[c & 15];
-			break;
-		}
-		i++;
-	}
-	d[o++] = '"';
-	return o;
+	return nfm_json_escape(d, str, strlen(str), NFM_JSON_BAD_LATIN1);
 }
 
 static int add_bytes(struct nfm_buf *row, const char *p, size_t n)
@@ -79,7 +37,7 @@ static int add_bytes(struct nfm_buf *row, const char *p, size_t n)
 
 static int add_string(struct nfm_buf *row, const char *s)
 {
-	char *d = (char *)nfm_buf_room(row, 6 * strlen(s) + 2);
+	char *d = (char *)nfm_buf_room(row, NFM_JSON_ESCAPED_MAX(strlen(s)));
 	if (!d)
 		return -1;
 	row->len += enc_string(d, s);
@@ -180,7 +138,8 @@ static int json_open_common(void **state, const struct nfm_export_dest *dest,
 		st->key_off[i] = o;
 		if (i)
 			st->keys[o++] = ',';
-		o += enc_string(st->keys + o, cols->f[i]->name);
+		o += nfm_json_escape(st->keys + o, cols->f[i]->name, strlen(cols->f[i]->name),
+				     NFM_JSON_BAD_LATIN1);
 		st->keys[o++] = ':';
 	}
 	st->key_off[cols->n] = o;

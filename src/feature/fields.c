@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "util/fmt.h"
 
 /* ---- small value setters ---- */
 
@@ -88,329 +89,16 @@ static double safe_div(double a, double b)
 	return isfinite(q) ? q : 0.0;
 }
 
-/* ---- text building without printf (the output hot path) ---- */
-
-static const char digit_pairs[201] =
-	"00010203040506070809"
-	"10111213141516171819"
-	"20212223242526272829"
-	"30313233343536373839"
-	"40414243444546474849"
-	"50515253545556575859"
-	"60616263646566676869"
-	"70717273747576777879"
-	"80818283848586878889"
-	"90919293949596979899";
-
-/* Writes u in decimal so that it ends just before end; returns where it starts. */
-static char *u64_rev(uint64_t u, char *end)
-{
-	char *p = end;
-	while (u >= 100) {
-		unsigned r = (unsigned)(u % 100);
-		u /= 100;
-		p -= 2;
-		memcpy(p, digit_pairs + 2 * r, 2);
-	}
-	if (u >= 10) {
-		p -= 2;
-		memcpy(p, digit_pairs + 2 * u, 2);
-	} else {
-		*--p = (char)('0' + u);
-	}
-	return p;
-}
-
-/* Number of decimal digits of u (1-20). */
-static size_t digits10(uint64_t u)
-{
-	size_t n = 1;
-	for (;;) {
-		if (u < 10)
-			return n;
-		if (u < 100)
-			return n + 1;
-		if (u < 1000)
-			return n + 2;
-		if (u < 10000)
-			return n + 3;
-		u /= 10000;
-		n += 4;
-	}
-}
-
-/* Writes u in decimal at d (no terminator); returns the length (1-20). */
-static size_t put_u64(char *d, uint64_t u)
-{
-	size_t n = digits10(u);
-	u64_rev(u, d + n);
-	return n;
-}
-
-/* Two decimal digits of v (0-99). */
-static void put_2(char *d, unsigned v)
-{
-	memcpy(d, digit_pairs + 2 * v, 2);
-}
-
-/* Copies n bytes of src to buf like snprintf would (truncated to cap - 1, terminated);
- * returns the length stored. cap > 0. */
-static size_t store(char *buf, size_t cap, const char *src, size_t n)
-{
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(buf, src, n);
-	buf[n] = '\0';
-	return n;
-}
-
-/* IPv4 dotted quad at d; returns the length (7-15). Branch-free per octet: each one
- * is written as three digits and the next write starts after its significant ones, so
- * d needs 2 bytes of room past the address. */
-static size_t put_ipv4(char *d, const uint8_t a[4])
-{
-	size_t n = 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned o = a[i];
-		size_t len = 1 + (o >= 10) + (o >= 100);
-		char t[6] = { (char)('0' + o / 100), digit_pairs[2 * (o % 100)],
-			      digit_pairs[2 * (o % 100) + 1], 0, 0, 0 };
-		d[n] = '.'; /* overwritten by the first octet */
-		n += i != 0;
-		memcpy(d + n, t + 3 - len, 3);
-		n += len;
-	}
-	return n;
-}
-
-/* IPv6 text at d exactly as glibc's inet_ntop writes it (RFC 5952: lower-case hex, no
- * leading zeros, the first longest run of two or more zero groups as "::"; ::a.b.c.d and
- * ::ffff:a.b.c.d for IPv4-compatible and IPv4-mapped addresses). Returns the length
- * (at most 45). */
-static size_t put_ipv6(char *d, const uint8_t a[16])
-{
-	static const char hexd[] = "0123456789abcdef";
-	unsigned w[8];
-	for (int i = 0; i < 8; i++)
-		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-	int best = -1, best_len = 0, cur = -1, cur_len = 0;
-	for (int i = 0; i < 8; i++) {
-		if (w[i] == 0) {
-			if (cur < 0) {
-				cur = i;
-				cur_len = 1;
-			} else {
-				cur_len++;
-			}
-		} else if (cur >= 0) {
-			if (best < 0 || cur_len > best_len) {
-				best = cur;
-				best_len = cur_len;
-			}
-			cur = -1;
-		}
-	}
-	if (cur >= 0 && (best < 0 || cur_len > best_len)) {
-		best = cur;
-		best_len = cur_len;
-	}
-	if (best >= 0 && best_len < 2)
-		best = -1;
-	size_t n = 0;
-	for (int i = 0; i < 8; i++) {
-		if (best >= 0 && i >= best && i < best + best_len) {
-			if (i == best)
-				d[n++] = ':';
-			continue;
-		}
-		if (i)
-			d[n++] = ':';
-		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
-			return n + put_ipv4(d + n, a + 12);
-		unsigned x = w[i];
-		if (x >= 0x1000)
-			d[n++] = hexd[x >> 12];
-		if (x >= 0x100)
-			d[n++] = hexd[(x >> 8) & 15];
-		if (x >= 0x10)
-			d[n++] = hexd[(x >> 4) & 15];
-		d[n++] = hexd[x & 15];
-	}
-	if (best >= 0 && best + best_len == 8)
-		d[n++] = ':';
-	return n;
-}
+/* ---- text (the writers are in util/fmt.h) ---- */
 
 /* Address text at d (room for 46 bytes); returns the length, 0 for an unknown l3. */
 static size_t put_addr(char *d, uint8_t l3, const uint8_t addr[16])
 {
 	if (l3 == NFM_L3_IPV6)
-		return put_ipv6(d, addr);
+		return nfm_fmt_ipv6(d, addr);
 	if (l3 == NFM_L3_IPV4 || l3 == NFM_L3_ARP)
-		return put_ipv4(d, addr);
+		return nfm_fmt_ipv4(d, addr);
 	return 0;
-}
-
-/* ISO 8601 UTC with microseconds (nanoseconds truncated) at d: always 27 bytes, since
- * a uint64_t of nanoseconds ends in the year 2554. Days to civil date after
- * H. Hinnant's civil_from_days (proleptic Gregorian). */
-#define TIME_LEN 27
-static size_t put_time(char *d, uint64_t ns)
-{
-	uint64_t secs = ns / 1000000000u;
-	unsigned usec = (unsigned)(ns % 1000000000u / 1000u);
-	uint64_t days = secs / 86400u;
-	unsigned sod = (unsigned)(secs % 86400u);
-	uint64_t z = days + 719468u;            /* days since 0000-03-01 */
-	uint64_t era = z / 146097u;
-	unsigned doe = (unsigned)(z - era * 146097u);                          /* [0, 146096] */
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
-	unsigned mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
-	unsigned day = doy - (153 * mp + 2) / 5 + 1;
-	unsigned mon = mp < 10 ? mp + 3 : mp - 9;
-	unsigned year = (unsigned)(era * 400u) + yoe + (mon <= 2);
-	put_2(d, year / 100);
-	put_2(d + 2, year % 100);
-	d[4] = '-';
-	put_2(d + 5, mon);
-	d[7] = '-';
-	put_2(d + 8, day);
-	d[10] = 'T';
-	put_2(d + 11, sod / 3600);
-	d[13] = ':';
-	put_2(d + 14, sod / 60 % 60);
-	d[16] = ':';
-	put_2(d + 17, sod % 60);
-	d[19] = '.';
-	put_2(d + 20, usec / 10000);
-	put_2(d + 22, usec / 100 % 100);
-	put_2(d + 24, usec % 100);
-	d[26] = 'Z';
-	return TIME_LEN;
-}
-
-/* Decimals the exact path handles; more go through snprintf. */
-#define FIX_MAX_PREC 9
-
-/* *out = |x| * 10^prec rounded to an integer exactly as glibc's printf("%.*f") rounds in
- * the default rounding mode: from the exact binary value, to nearest, exact ties to even.
- * x = m * 2^e is multiplied out in 128-bit integer arithmetic (two 64-bit halves), so
- * there is no double rounding. Returns false (the caller falls back to snprintf) when
- * the result could reach 2^63. ax >= 0, finite; prec in [0, FIX_MAX_PREC]. */
-static bool scaled_round(double ax, int prec, uint64_t *out)
-{
-	static const uint64_t pow10[FIX_MAX_PREC + 1] = {
-		1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
-		1000000000u,
-	};
-	/* ax < lim[p] guarantees ax * 10^p < 2^63 (9.2e18 < 2^63 = 9.223...e18). */
-	static const double lim[FIX_MAX_PREC + 1] = {
-		9.2e18, 9.2e17, 9.2e16, 9.2e15, 9.2e14, 9.2e13, 9.2e12, 9.2e11, 9.2e10, 9.2e9,
-	};
-	if (!(ax < lim[prec]))
-		return false;
-	uint64_t bits;
-	memcpy(&bits, &ax, sizeof bits);
-	unsigned bexp = (unsigned)(bits >> 52) & 0x7ffu;
-	uint64_t m = bits & ((UINT64_C(1) << 52) - 1);
-	int e;
-	if (bexp == 0) {
-		e = -1074; /* subnormal (or zero) */
-	} else {
-		m |= UINT64_C(1) << 52;
-		e = (int)bexp - 1075;
-	}
-	uint64_t p10 = pow10[prec];
-	if (m == 0) {
-		*out = 0;
-		return true;
-	}
-	if (e >= 0) { /* an integer: ax * 10^p < 2^63 */
-		*out = (m << e) * p10;
-		return true;
-	}
-	/* prod = m * 10^p < 2^53 * 2^30 = 2^83, as hi:lo. */
-	uint64_t lo = (m & 0xffffffffu) * p10; /* < 2^62 */
-	uint64_t mid = (m >> 32) * p10;        /* < 2^51 */
-	uint64_t plo = lo + (mid << 32);
-	uint64_t phi = (mid >> 32) + (plo < lo);
-	unsigned k = (unsigned)-e; /* ax * 10^p = prod / 2^k */
-	uint64_t q;
-	int cmp; /* remainder against half: <0 below, 0 tie, >0 above */
-	if (k >= 84) {
-		/* prod < 2^83 <= 2^(k-1): below one half */
-		q = 0;
-		cmp = -1;
-	} else if (k < 64) {
-		q = (plo >> k) | (phi << (64 - k)); /* k >= 1 */
-		uint64_t rem = plo & ((UINT64_C(1) << k) - 1);
-		uint64_t half = UINT64_C(1) << (k - 1);
-		cmp = rem < half ? -1 : rem > half;
-	} else if (k == 64) {
-		q = phi;
-		uint64_t half = UINT64_C(1) << 63;
-		cmp = plo < half ? -1 : plo > half;
-	} else { /* 65..83 */
-		unsigned s = k - 64;
-		q = phi >> s;
-		uint64_t rhi = phi & ((UINT64_C(1) << s) - 1);
-		uint64_t hhi = UINT64_C(1) << (s - 1); /* half = hhi:0 */
-		cmp = rhi < hhi ? -1 : rhi > hhi ? 1 : plo != 0;
-	}
-	if (cmp > 0 || (cmp == 0 && (q & 1)))
-		q++;
-	*out = q;
-	return true;
-}
-
-/* q / 10^prec and q % 10^prec with constant divisors (prec in [1, FIX_MAX_PREC]). */
-static uint64_t split_pow10(uint64_t q, int prec, uint64_t *frac)
-{
-	/* One case per divisor so that each becomes a multiplication. */
-	switch (prec) {
-	case 1: *frac = q % 10u; return q / 10u;
-	case 2: *frac = q % 100u; return q / 100u;
-	case 3: *frac = q % 1000u; return q / 1000u;
-	case 4: *frac = q % 10000u; return q / 10000u;
-	case 5: *frac = q % 100000u; return q / 100000u;
-	case 6: *frac = q % 1000000u; return q / 1000000u;
-	case 7: *frac = q % 10000000u; return q / 10000000u;
-	case 8: *frac = q % 100000000u; return q / 100000000u;
-	default: *frac = q % 1000000000u; return q / 1000000000u;
-	}
-}
-
-/* x with prec decimals at d (room for 32 bytes), the same text as snprintf "%.*f"
- * except that a result that is all zeros has no minus sign. Returns the length, or 0
- * when x is out of the exact path's range (the caller uses snprintf). */
-static size_t put_fixed(char *d, double x, int prec)
-{
-	if (prec > FIX_MAX_PREC)
-		return 0;
-	bool neg = signbit(x);
-	uint64_t q;
-	if (!scaled_round(neg ? -x : x, prec, &q))
-		return 0;
-	size_t n = 0;
-	if (neg && q != 0)
-		d[n++] = '-';
-	if (prec == 0)
-		return n + put_u64(d + n, q);
-	uint64_t frac;
-	uint64_t ip = split_pow10(q, prec, &frac);
-	n += put_u64(d + n, ip);
-	d[n++] = '.';
-	char *p = d + n + (size_t)prec; /* frac: exactly prec digits, zero padded */
-	int left = prec;
-	for (; left >= 2; left -= 2) {
-		p -= 2;
-		put_2(p, (unsigned)(frac % 100));
-		frac /= 100;
-	}
-	if (left)
-		*--p = (char)('0' + frac);
-	return n + (size_t)prec;
 }
 
 /* ---- public name helpers ---- */
@@ -429,7 +117,7 @@ const char *nfm_proto_name(uint8_t l3, uint8_t ip_proto, char *buf, size_t cap)
 		if (!buf || cap == 0)
 			return "";
 		char tmp[4];
-		store(buf, cap, tmp, put_u64(tmp, ip_proto));
+		nfm_fmt_store(buf, cap, tmp, nfm_fmt_u64(tmp, ip_proto));
 		return buf;
 	}
 }
@@ -506,7 +194,7 @@ static void get_flow_id(const struct nfm_flow_record *r, struct nfm_value *v)
 		if (r->l3 == NFM_L3_IPV6)
 			d[n++] = ']';
 		d[n++] = ':';
-		n += put_u64(d + n, side ? r->dst_port : r->src_port);
+		n += nfm_fmt_u64(d + n, side ? r->dst_port : r->src_port);
 	}
 	d[n++] = ' ';
 	size_t pl = strlen(proto);
@@ -515,7 +203,7 @@ static void get_flow_id(const struct nfm_flow_record *r, struct nfm_value *v)
 	if (r->has_vlan) {
 		memcpy(d + n, " vlan=", 6);
 		n += 6;
-		n += put_u64(d + n, r->vlan_id);
+		n += nfm_fmt_u64(d + n, r->vlan_id);
 	}
 	d[n] = '\0';
 	v_str(v, v->buf);
@@ -880,7 +568,7 @@ static size_t stored_len(int n, char *buf, size_t cap)
 	return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-/* Room put_u64, put_fixed and put_time may need (terminator included). */
+/* Room nfm_fmt_u64, nfm_fmt_fixed and nfm_fmt_time may need (terminator included). */
 #define FAST_ROOM 32
 
 size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, size_t cap)
@@ -895,10 +583,10 @@ size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, siz
 	switch (v->type) {
 	case NFM_V_STR: {
 		const char *s = v->s ? v->s : "";
-		return store(buf, cap, s, strlen(s));
+		return nfm_fmt_store(buf, cap, s, strlen(s));
 	}
 	case NFM_V_U64:
-		n = put_u64(d, v->u);
+		n = nfm_fmt_u64(d, v->u);
 		break;
 	case NFM_V_F64: {
 		double f = isfinite(v->f) ? v->f : 0.0;
@@ -906,7 +594,7 @@ size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, siz
 			precision = 0;
 		if (precision > 17)
 			precision = 17;
-		n = put_fixed(d, f, precision);
+		n = nfm_fmt_fixed(d, f, precision);
 		if (n)
 			break;
 		/* Out of the exact path's range (|f| * 10^precision >= 2^63): printf. */
@@ -919,9 +607,9 @@ size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, siz
 		return stored_len(r, buf, cap);
 	}
 	case NFM_V_BOOL:
-		return v->b ? store(buf, cap, "True", 4) : store(buf, cap, "False", 5);
+		return v->b ? nfm_fmt_store(buf, cap, "True", 4) : nfm_fmt_store(buf, cap, "False", 5);
 	case NFM_V_TIME:
-		n = put_time(d, v->u);
+		n = nfm_fmt_time(d, v->u);
 		break;
 	case NFM_V_NULL:
 	default:
@@ -932,5 +620,5 @@ size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, siz
 		buf[n] = '\0';
 		return n;
 	}
-	return store(buf, cap, tmp, n);
+	return nfm_fmt_store(buf, cap, tmp, n);
 }

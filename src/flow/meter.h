@@ -42,33 +42,103 @@ struct nfm_opaque_count {
 	uint64_t packets;
 };
 
-/* Counters for the report. Every packet read lands in exactly one of:
- * flow_packets, nonip[], decode_status[TRUNCATED|MALFORMED|UNSUPPORTED], filtered,
- * over_max_flows, fragments_unmatched. */
+/* The counters, one row each, X(name, add, dim, role, unit, key, label, desc): this one
+ * list makes struct nfm_counters, both ways of adding counters up (nfm_counters_add,
+ * nfm_counters_add_input) and the table the report reads (nfm_counters_info). A new
+ * counter is one row here plus the code that counts it.
+ *  add:   how counters add up: SUM a count; SUMS dim counts, one per kind; PEAK the most
+ *         at once; FIRST / LAST the earliest / latest packet time (0: none); KINDS the
+ *         bounded by-kind list of tunnel payloads not followed (see nfm_opaque_add).
+ *  role:  where the report shows it. Every packet read lands in exactly one LANDED
+ *         counter (SUMS: in one of its kinds) or in one of the decode results other than
+ *         ok and non-IP (LANDED_STATUS); READ counts what was read; NOTED packets are
+ *         also counted where they landed (KINDS: by kind, of the NOTED row before);
+ *         FLOWS and SPAN are shown by the report's flow and input sections.
+ *  unit:  PACKETS, BYTES, FLOWS or NS.
+ *  key, label: the report's JSON key and text label (NULL: the section names it). */
+#define NFM_COUNTERS(X)                                                                      \
+	X(packets, SUM, 1, READ, PACKETS, "read", "packets read", "frames read")             \
+	X(wire_bytes, SUM, 1, READ, BYTES, "wire_bytes", "wire bytes",                       \
+	  "sum of on-wire lengths of the frames read")                                       \
+	X(flow_packets, SUM, 1, LANDED, PACKETS, "in_flows", "in flows",                     \
+	  "packets counted in some flow")                                                    \
+	X(nonip, SUMS, NFM_NONIP_KIND_COUNT, LANDED, PACKETS, "nonip", "non-IP",              \
+	  "frames that carry no IP or ARP, by kind")                                         \
+	X(decode_status, SUMS, NFM_DECODE_STATUS_COUNT, LANDED_STATUS, PACKETS,               \
+	  "decode_status", NULL, "frames by decode result")                                  \
+	X(filtered, SUM, 1, LANDED, PACKETS, "filtered", "filtered (--protocols)",            \
+	  "IP/ARP packets excluded by --protocols")                                          \
+	X(over_max_flows, SUM, 1, LANDED, PACKETS, "over_max_flows", "beyond --max-flows",    \
+	  "packets of flows beyond --max-flows")                                             \
+	X(fragments_unmatched, SUM, 1, LANDED, PACKETS, "fragments_unmatched",                \
+	  "unmatched fragments", "non-first fragments whose flow was not found")             \
+	X(fragments, SUM, 1, NOTED, PACKETS, "fragments", "fragments (all)",                  \
+	  "fragments seen (all)")                                                            \
+	X(l4_truncated, SUM, 1, NOTED, PACKETS, "l4_truncated", "payload cut by snaplen",     \
+	  "packets whose payload was cut by the snaplen")                                    \
+	X(ts_backwards, SUM, 1, NOTED, PACKETS, "ts_backwards", "timestamps going backwards", \
+	  "packets older than the newest seen so far")                                       \
+	X(tunnel_opaque, SUM, 1, NOTED, PACKETS, "tunnel_not_followed",                       \
+	  "tunnel payload not followed",                                                     \
+	  "decoded packets metered as their outer flow because a tunnel's payload was not "  \
+	  "followed (NFM_PKT_TUNNEL_OPAQUE); they also count where they landed")             \
+	X(opaque, KINDS, NFM_OPAQUE_KINDS, NOTED, PACKETS, "tunnel_not_followed_by_kind",     \
+	  NULL,                                                                              \
+	  "tunnel_opaque by kind: the NFM_OPAQUE_KINDS lowest kinds seen, ascending, each "  \
+	  "count exact; packets of further kinds are only in the total")                     \
+	X(flows_created, SUM, 1, FLOWS, FLOWS, NULL, NULL, "flows created")                   \
+	X(flows_written, SUM, 1, FLOWS, FLOWS, NULL, NULL, "flows written")                   \
+	X(flows_by_reason, SUMS, NFM_END_REASON_COUNT, FLOWS, FLOWS, NULL, NULL,              \
+	  "flows written, by end reason")                                                    \
+	X(peak_active_flows, PEAK, 1, FLOWS, FLOWS, NULL, NULL, "most flows held at once")    \
+	X(first_ts_ns, FIRST, 1, SPAN, NS, NULL, NULL, "time of the first packet")            \
+	X(last_ts_ns, LAST, 1, SPAN, NS, NULL, NULL, "time of the last packet")
+
+#define NFM_COUNTER_FIELD_SUM(name, dim) uint64_t name;
+#define NFM_COUNTER_FIELD_SUMS(name, dim) uint64_t name[dim];
+#define NFM_COUNTER_FIELD_PEAK(name, dim) uint64_t name;
+#define NFM_COUNTER_FIELD_FIRST(name, dim) uint64_t name;
+#define NFM_COUNTER_FIELD_LAST(name, dim) uint64_t name;
+#define NFM_COUNTER_FIELD_KINDS(name, dim) struct nfm_opaque_count name[dim];
+#define NFM_COUNTER_FIELD(name, add, dim, role, unit, key, label, desc)                    \
+	NFM_COUNTER_FIELD_##add(name, dim)
+
+/* Counters for the report (see NFM_COUNTERS for each field). */
 struct nfm_counters {
-	uint64_t packets;           /* frames read */
-	uint64_t wire_bytes;        /* sum of on-wire lengths of the frames read */
-	uint64_t decode_status[NFM_DECODE_STATUS_COUNT];
-	uint64_t nonip[NFM_NONIP_KIND_COUNT];
-	uint64_t flow_packets;      /* packets counted in some flow */
-	uint64_t filtered;          /* IP/ARP packets excluded by --protocols */
-	uint64_t over_max_flows;    /* packets of flows beyond --max-flows */
-	uint64_t fragments_unmatched; /* non-first fragments whose flow was not found */
-	uint64_t fragments;         /* fragments seen (all) */
-	uint64_t l4_truncated;      /* packets whose payload was cut by the snaplen */
-	uint64_t ts_backwards;      /* packets older than the newest seen so far */
-	uint64_t flows_created;
-	uint64_t flows_written;
-	uint64_t flows_by_reason[NFM_END_REASON_COUNT];
-	uint64_t peak_active_flows;
-	uint64_t first_ts_ns, last_ts_ns; /* capture time span (0 when no packet) */
-	/* Decoded packets metered as their outer flow because a tunnel's payload was not
-	 * followed (NFM_PKT_TUNNEL_OPAQUE); they also count where they landed (in flows,
-	 * filtered, ...). By kind: the NFM_OPAQUE_KINDS lowest kinds seen, ascending, each
-	 * count exact; packets of further kinds are only in the total. */
-	uint64_t tunnel_opaque;
-	struct nfm_opaque_count opaque[NFM_OPAQUE_KINDS];
+	NFM_COUNTERS(NFM_COUNTER_FIELD)
 };
+
+enum nfm_counter_add { NFM_CA_SUM, NFM_CA_SUMS, NFM_CA_PEAK, NFM_CA_FIRST, NFM_CA_LAST,
+		       NFM_CA_KINDS };
+enum nfm_counter_role { NFM_CR_READ, NFM_CR_LANDED, NFM_CR_LANDED_STATUS, NFM_CR_NOTED,
+			NFM_CR_FLOWS, NFM_CR_SPAN };
+enum nfm_counter_unit { NFM_CU_PACKETS, NFM_CU_BYTES, NFM_CU_FLOWS, NFM_CU_NS };
+
+/* A row of NFM_COUNTERS, for code that walks the counters. */
+struct nfm_counter_info {
+	const char *name;
+	enum nfm_counter_add add;
+	unsigned dim;
+	enum nfm_counter_role role;
+	enum nfm_counter_unit unit;
+	const char *key, *label, *desc;
+	size_t offset;             /* of the field in struct nfm_counters */
+};
+
+/* total += c for inputs read one after another (the report): sums saturate, a peak is
+ * the largest of any input, the first time is the earliest that is not 0. (Worker
+ * shards of one input add up with nfm_counters_add, below.) */
+void nfm_counters_add_input(struct nfm_counters *total, const struct nfm_counters *c);
+
+/* The rows of NFM_COUNTERS, in order. */
+const struct nfm_counter_info *nfm_counters_info(size_t *count);
+
+/* The dim values of a counter that is not KINDS. */
+static inline const uint64_t *nfm_counter_values(const struct nfm_counters *c,
+						 const struct nfm_counter_info *ci)
+{
+	return (const uint64_t *)(const void *)((const char *)c + ci->offset);
+}
 
 /* Returns nonzero to stop the meter (e.g. a write error); the meter then stops calling. */
 typedef int (*nfm_flow_sink)(void *ctx, const struct nfm_flow_record *rec);

@@ -1,25 +1,14 @@
 #!/usr/bin/env bash
 # Command-line tests: the original tool's documented examples, batch modes, formats,
 # compressed and standard input, errors and exit codes, atomic outputs, help/man page.
-set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-BUILD=${NFM_BUILD:-build}
-PROG=${NFM_PROG:-nexusflowmeter}
-case "$PROG" in /*) ;; *) PROG=$ROOT/$PROG ;; esac
-work=$(mktemp -d)
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-export TZ=UTC LC_ALL=C
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); }
-bad()  { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/../lib/preamble.sh"
 expect_rc() { # name want actual
-	if [ "$3" -eq "$2" ]; then ok; else bad "$1: exit $3, expected $2"; sed 's/^/    /' "$work/err" | head -5; fi
+	if [ "$3" -eq "$2" ]; then ok; else bad "$1: exit $3, expected $2"; show_err; fi
 }
 header34="flow_id,src_ip,dst_ip,src_port,dst_port,protocol,start_time,end_time,duration_seconds,total_packets,forward_packets,backward_packets,is_bidirectional,forward_backward_ratio,total_bytes,forward_bytes,backward_bytes,total_payload_bytes,forward_payload_bytes,backward_payload_bytes,packets_per_second,bytes_per_second,min_packet_size,max_packet_size,avg_packet_size,avg_inter_arrival_ms,min_inter_arrival_ms,max_inter_arrival_ms,tcp_flags,syn_count,fin_count,rst_count,ack_count,connection_state"
 
-"$ROOT/$BUILD/tools/mkgolden" "$work" || { echo "0 passed, 1 failed"; exit 1; }
-"$ROOT/$BUILD/nfm-gencap" --packets 3000 --seed 7 "$work/capture.pcap" >/dev/null 2>&1 ||
+"$BUILD/tools/mkgolden" "$work" || { echo "0 passed, 1 failed"; exit 1; }
+"$BUILD/nfm-gencap" --packets 3000 --seed 7 "$work/capture.pcap" >/dev/null 2>&1 ||
 	{ echo "cannot generate capture"; echo "0 passed, 1 failed"; exit 1; }
 cd "$work"
 mkdir -p pcaps
@@ -220,7 +209,7 @@ report_check cap5_report.json "f['peak_active'] == 5" && ok || bad "cap 5, 2 wor
 ! grep -q 'evicted' err && ok || bad "no cap reached: the summary line mentions evictions"
 
 # --- SIGINT: clean stop, no output under the final name ---
-"$ROOT/$BUILD/nfm-gencap" --packets 3000000 --seed 3 big.pcap >/dev/null 2>&1
+"$BUILD/nfm-gencap" --packets 3000000 --seed 3 big.pcap >/dev/null 2>&1
 "$PROG" big.pcap big.csv --no-progress 2>err & pid=$!
 sleep 0.3; kill -INT $pid; wait $pid; rc=$?
 if [ "$rc" -eq 130 ]; then
@@ -247,5 +236,4 @@ done
 "$PROG" --list-columns > cols.txt; expect_rc "--list-columns" 0 $?
 [ "$(grep -c . cols.txt)" -ge 34 ] && ok || bad "--list-columns lists the columns"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+nfm_finish

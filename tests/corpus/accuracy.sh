@@ -2,17 +2,13 @@
 # Accuracy claims on real captures of the shared corpus: tunnelled TCP yields the inner
 # flows with their ports and the tunnel columns; fragment captures yield no flow without
 # ports and count their fragments in flows. Skips when the corpus is absent.
-set -u
-cd "$(dirname "$0")/../.."
-PROG=${NFM_PROG:-nexusflowmeter}
-case "$PROG" in /*) ;; *) PROG=$PWD/$PROG ;; esac
-CORPUS=${NFM_SHARED:-$(cd .. && pwd)/shared}/pcaps
+. "$(dirname "$0")/../lib/preamble.sh"
 if [ ! -f "$CORPUS/MANIFEST.tsv" ]; then
 	echo "accuracy: skipped, no shared capture corpus at ../shared/pcaps"
 	echo "0 passed, 0 failed"
 	exit 0
 fi
-exec python3 - "$PROG" "$CORPUS" <<'PY'
+python3 - "$PROG" "$CORPUS" <<'PY'
 import csv, json, os, subprocess, sys, tempfile
 prog, corpus = sys.argv[1:3]
 passed = failed = 0

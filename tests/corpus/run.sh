@@ -5,20 +5,13 @@
 # count for captures that read cleanly), and tunnel payloads we do not follow counted by
 # kind where the corpus has them (checked against tshark's dissection of those files).
 # Skips with a message when the corpus is absent.
-set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-PROG=${NFM_PROG:-nexusflowmeter}
-case "$PROG" in /*) ;; *) PROG=$ROOT/$PROG ;; esac
-CORPUS=${NFM_SHARED:-$(cd .. && pwd)/shared}/pcaps
+. "$(dirname "$0")/../lib/preamble.sh"
 if [ ! -f "$CORPUS/MANIFEST.tsv" ]; then
 	echo "corpus: skipped, no shared capture corpus at ../shared/pcaps"
 	echo "0 passed, 0 failed"
 	exit 0
 fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-exec python3 - "$PROG" "$CORPUS" "$work" <<'PY'
+python3 - "$PROG" "$CORPUS" "$work" <<'PY'
 import csv, json, os, subprocess, sys
 prog, corpus, work = sys.argv[1:4]
 passed = failed = 0

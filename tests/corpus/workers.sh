@@ -3,16 +3,7 @@
 # --max-workers. Checked on generated captures (many overlapping flows, IPv6, VLAN,
 # short flows, idle timeouts that fire mid-capture) and on every capture of the shared
 # corpus when it is present. Prints "N passed, N failed".
-set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-BUILD=${NFM_BUILD:-build}
-PROG=${NFM_PROG:-nexusflowmeter}
-case "$PROG" in /*) ;; *) PROG=$ROOT/$PROG ;; esac
-CORPUS=${NFM_SHARED:-$(cd .. && pwd)/shared}/pcaps
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-pass=0; fail=0
+. "$(dirname "$0")/../lib/preamble.sh"
 
 # same FILE EXTRA_ARGS... : converts with 1, 2 and 3 workers and compares.
 same() {
@@ -35,8 +26,8 @@ same() {
 	pass=$((pass + 1))
 }
 
-"$ROOT/$BUILD/nfm-gencap" --packets 300000 --seed 11 --concurrent 20000 --ipv6 30 --vlan 20 "$work/mix.pcap" 2>/dev/null
-"$ROOT/$BUILD/nfm-gencap" --packets 300000 --seed 12 --mix short --concurrent 50000 "$work/short.pcap" 2>/dev/null
+"$BUILD/nfm-gencap" --packets 300000 --seed 11 --concurrent 20000 --ipv6 30 --vlan 20 "$work/mix.pcap" 2>/dev/null
+"$BUILD/nfm-gencap" --packets 300000 --seed 12 --mix short --concurrent 50000 "$work/short.pcap" 2>/dev/null
 same "$work/mix.pcap"
 same "$work/mix.pcap" --flow-timeout 0.05 --active-timeout 0.2
 same "$work/short.pcap"
@@ -49,5 +40,4 @@ if [ -f "$CORPUS/MANIFEST.tsv" ]; then
 else
 	echo "corpus part skipped: no shared capture corpus at ../shared/pcaps"
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+nfm_finish

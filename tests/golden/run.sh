@@ -2,16 +2,8 @@
 # Golden end-to-end tests: captures written by tests/tools/mkgolden.c are converted with
 # the command line and compared byte for byte with tests/golden/expected/.
 # NFM_REGEN=1 rewrites the expected files (review the diff before committing).
-set -u
-cd "$(dirname "$0")/../.."
-BUILD=${NFM_BUILD:-build}
-PROG=${NFM_PROG:-./nexusflowmeter}
-case "$PROG" in /*|./*) ;; *) PROG=./$PROG ;; esac
+. "$(dirname "$0")/../lib/preamble.sh"
 EXP=tests/golden/expected
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export TZ=UTC LC_ALL=C
-pass=0; fail=0
 
 if ! "$BUILD/tools/mkgolden" "$work"; then
 	echo "golden: cannot build the scenario captures"
@@ -23,7 +15,7 @@ fi
 # OUTPUT_FILE (relative to the work dir) with $EXP/NAME.
 case_() {
 	local name=$1 want=$2 out=$3; shift 3
-	(cd "$work" && "$OLDPWD/$PROG" "$@" --no-progress -q > "$work/$name.stdout" 2> "$work/$name.stderr")
+	(cd "$work" && "$PROG" "$@" --no-progress -q > "$work/$name.stdout" 2> "$work/$name.stderr")
 	local rc=$?
 	if [ "$rc" -ne "$want" ]; then
 		echo "FAIL $name: exit $rc, expected $want"; sed 's/^/    /' "$work/$name.stderr" | head -5
@@ -99,5 +91,4 @@ for r in basic frags fragsyn truncated states; do
 		echo "FAIL report $r: no 'accounted: yes'"; fail=$((fail + 1))
 	fi
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+nfm_finish

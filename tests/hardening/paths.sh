@@ -4,26 +4,9 @@
 # that every file around is as it was (checksums of the whole directory).
 # Environment: NFM_BUILD (default build), NFM_PROG (default ./nexusflowmeter).
 # Last line: "N passed, N failed"; exits nonzero on failure.
-set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-BUILD=${NFM_BUILD:-build}
-PROG=${NFM_PROG:-nexusflowmeter}
-case "$PROG" in /*) ;; *) PROG=$ROOT/$PROG ;; esac
-case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-export TZ=UTC LC_ALL=C
-work=$(mktemp -d)
+. "$(dirname "$0")/../lib/preamble.sh"
 mounts=()
-cleanup() {
-	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-pass=0; fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
-show_err() { sed 's/^/    /' "$work/err" | head -n 5; }
+nfm_at_exit 'for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done'
 GENCAP=$BUILD/nfm-gencap
 [ -x "$PROG" ] && [ -x "$GENCAP" ] || { echo "missing $PROG or $GENCAP"; echo "0 passed, 1 failed"; exit 1; }
 "$GENCAP" --packets 3000 --seed 7 "$work/a.pcap" >/dev/null 2>&1
@@ -267,5 +250,4 @@ if [ "$rc" -eq 3 ] && [ "$lines" -eq 2 ] && grep -q 'bad\\nname.pcap' "$work/err
 	bad "a newline in a file name broke the messages: exit $rc, $lines lines"; show_err
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+nfm_finish

@@ -5,30 +5,13 @@
 # Needs root (or CAP_SYS_ADMIN) for the tmpfs of the disk-full tests; without it they are
 # skipped. Environment: NFM_BUILD (default build), NFM_PROG (default ./nexusflowmeter).
 # Last line: "N passed, N failed"; exits nonzero on failure.
-set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-BUILD=${NFM_BUILD:-build}
-PROG=${NFM_PROG:-nexusflowmeter}
-case "$PROG" in /*) ;; *) PROG=$ROOT/$PROG ;; esac
-case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-export TZ=UTC LC_ALL=C
-work=$(mktemp -d)
+. "$(dirname "$0")/../lib/preamble.sh"
 mnt=$work/full
-cleanup() {
-	if mountpoint -q "$mnt" 2>/dev/null; then umount "$mnt" 2>/dev/null || umount -l "$mnt"; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+nfm_at_exit 'if mountpoint -q "$mnt" 2>/dev/null; then umount "$mnt" 2>/dev/null || umount -l "$mnt"; fi'
 # Temporary files of the tool or its libraries must not land anywhere else either.
 mkdir -p "$work/tmp"
 export TMPDIR=$work/tmp
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); }
-bad()  { echo "FAIL $*"; fail=$((fail + 1)); }
 note() { echo "  $*"; }
-show_err() { sed 's/^/    /' "$work/err" | head -n 5; }
 SAN_RE='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:'
 sanitized=0
 if ldd "$PROG" 2>/dev/null | grep -q 'lib[at]san'; then sanitized=1; fi
@@ -328,5 +311,4 @@ else
 	echo "skipped: no /usr/bin/time (RSS test)"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+nfm_finish

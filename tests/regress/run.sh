@@ -14,19 +14,7 @@
 #     not crash: exit status 0, 1 or 3, no sanitizer output, no temporary file left.
 # Environment: NFM_BUILD (build dir, default build), NFM_PROG (default ./nexusflowmeter).
 # Last line: "N passed, N failed".
-set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-BUILD=${NFM_BUILD:-build}
-PROG=${NFM_PROG:-nexusflowmeter}
-case "$PROG" in /*) ;; *) PROG=$ROOT/$PROG ;; esac
-case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-export TZ=UTC LC_ALL=C
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-pass=0; fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/../lib/preamble.sh"
 SAN_RE='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|MemorySanitizer|runtime error:|Segmentation fault|core dumped'
 TIMEOUT=${NFM_REGRESS_TIMEOUT:-120}
 
@@ -157,5 +145,4 @@ for f in "$ROOT"/tests/regress/*.pcap*; do
 	done
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+nfm_finish

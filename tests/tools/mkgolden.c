@@ -1,127 +1,44 @@
 /* Writes the small, deterministic captures that the golden end-to-end tests convert.
  * Usage: mkgolden OUTDIR. Each scenario is one file; the expected rows live in
- * tests/golden/expected/. Frames are built byte by byte here (checksums are zero: the
- * meter does not verify them). */
+ * tests/golden/expected/. Frames are built with the shared builders of
+ * tests/lib/nfm_frame.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "capture/pcap_writer.h"
+#include "nfm_frame.h"
 
 #define US 1000ULL
 #define MS 1000000ULL
 #define SEC 1000000000ULL
 #define T0 (1700000000ULL * SEC) /* 2023-11-14T22:13:20Z */
 
-struct frame {
-	uint8_t b[4096];
-	size_t n;
-};
-
 struct out {
 	struct nfm_pcap_writer *w;
 	int failed;
 };
 
-static void put16(uint8_t *p, unsigned v)
+/* Ethernet header of these captures, with up to two VLAN tags (0 = none). */
+static void eth_g(struct frame *f, unsigned ethertype, unsigned vlan_outer, unsigned vlan_inner)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	f->n = 0;
+	eth_hdr(f, capture_macs(), vlan_outer, vlan_inner, ethertype);
 }
 
-static void put32(uint8_t *p, uint32_t v)
+/* TCP header (no options) with payload bytes of 'x'. */
+static void tcp_seg(struct frame *f, unsigned sp, unsigned dp, uint32_t seq, uint32_t ack,
+		    unsigned flags, size_t payload)
 {
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
+	tcp_hdr(f, sp, dp, seq, ack, flags, 0);
+	putn(f, 'x', payload);
 }
 
-/* Ethernet header with up to two VLAN tags (0 = none). Returns the L3 offset. */
-static size_t eth(struct frame *f, unsigned ethertype, unsigned vlan_outer, unsigned vlan_inner)
+static void emit(struct out *w, uint64_t ts, struct frame *f, uint32_t snap)
 {
-	static const uint8_t macs[12] = { 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0x66, 0x77, 0x88, 0x99, 0xaa };
-	memcpy(f->b, macs, 12);
-	size_t o = 12;
-	if (vlan_outer) {
-		put16(f->b + o, vlan_inner ? 0x88a8 : 0x8100);
-		put16(f->b + o + 2, vlan_outer);
-		o += 4;
-	}
-	if (vlan_inner) {
-		put16(f->b + o, 0x8100);
-		put16(f->b + o + 2, vlan_inner);
-		o += 4;
-	}
-	put16(f->b + o, ethertype);
-	return o + 2;
-}
-
-static size_t ip4(struct frame *f, size_t o, uint32_t src, uint32_t dst, unsigned proto,
-		  size_t l4len, unsigned id, unsigned frag_field)
-{
-	uint8_t *p = f->b + o;
-	p[0] = 0x45;
-	p[1] = 0;
-	put16(p + 2, (unsigned)(20 + l4len));
-	put16(p + 4, id);
-	put16(p + 6, frag_field);
-	p[8] = 64;
-	p[9] = (uint8_t)proto;
-	put16(p + 10, 0);
-	put32(p + 12, src);
-	put32(p + 16, dst);
-	return o + 20;
-}
-
-static size_t ip6(struct frame *f, size_t o, unsigned src_last, unsigned dst_last, unsigned nh,
-		  size_t l4len)
-{
-	uint8_t *p = f->b + o;
-	memset(p, 0, 40);
-	p[0] = 0x60;
-	put16(p + 4, (unsigned)l4len);
-	p[6] = (uint8_t)nh;
-	p[7] = 64;
-	p[8] = 0x20; p[9] = 0x01; p[10] = 0x0d; p[11] = 0xb8;
-	p[23] = (uint8_t)src_last;
-	p[24] = 0x20; p[25] = 0x01; p[26] = 0x0d; p[27] = 0xb8;
-	p[39] = (uint8_t)dst_last;
-	return o + 40;
-}
-
-static size_t tcp_hdr(struct frame *f, size_t o, unsigned sp, unsigned dp, uint32_t seq,
-		      uint32_t ack, unsigned flags, size_t payload)
-{
-	uint8_t *p = f->b + o;
-	put16(p, sp);
-	put16(p + 2, dp);
-	put32(p + 4, seq);
-	put32(p + 8, ack);
-	p[12] = 0x50;
-	p[13] = (uint8_t)flags;
-	put16(p + 14, 65535);
-	put32(p + 16, 0);
-	memset(p + 20, 'x', payload);
-	return o + 20 + payload;
-}
-
-static size_t udp_hdr(struct frame *f, size_t o, unsigned sp, unsigned dp, size_t payload)
-{
-	uint8_t *p = f->b + o;
-	put16(p, sp);
-	put16(p + 2, dp);
-	put16(p + 4, (unsigned)(8 + payload));
-	put16(p + 6, 0);
-	memset(p + 8, 'u', payload);
-	return o + 8 + payload;
-}
-
-static void emit(struct out *w, uint64_t ts, struct frame *f, size_t len, uint32_t snap)
-{
-	if (len < 60) { /* Ethernet minimum frame: padding beyond the IP datagram */
-		memset(f->b + len, 0, 60 - len);
-		len = 60;
-	}
+	pad_to(f, 60); /* Ethernet minimum frame: padding beyond the IP datagram */
+	size_t len = f->n;
 	uint32_t cap = (uint32_t)(snap && len > snap ? snap : len);
 	if (nfm_pcap_writer_write(w->w, ts, f->b, cap, (uint32_t)len, NULL))
 		w->failed = 1;
@@ -135,12 +52,12 @@ static void tcp4(struct out *w, uint64_t ts, int from_client, unsigned cport, un
 		 uint32_t snap)
 {
 	struct frame f;
-	size_t o = eth(&f, 0x0800, vlan, 0);
+	eth_g(&f, 0x0800, vlan, 0);
 	uint32_t s = from_client ? C_IP : S_IP, d = from_client ? S_IP : C_IP;
-	o = ip4(&f, o, s, d, 6, 20 + payload, 1, 0x4000);
-	o = tcp_hdr(&f, o, from_client ? cport : sport, from_client ? sport : cport, seq, ack, flags,
-		    payload);
-	emit(w, ts, &f, o, snap);
+	ipv4_hdr(&f, 6, s, d, 20 + payload, 0, 0x4000, 1);
+	tcp_seg(&f, from_client ? cport : sport, from_client ? sport : cport, seq, ack, flags,
+		payload);
+	emit(w, ts, &f, snap);
 }
 
 /* One TCP segment of the conversation 192.168.1.1:CPORT <-> 192.168.1.2:22 inside a tunnel
@@ -152,74 +69,68 @@ static void tunnelled_tcp(struct out *w, uint64_t ts, int kind, unsigned cport, 
 	size_t inner = 20 + 20 + payload;
 	uint32_t c = 0xc0a80101u, sv = 0xc0a80102u;
 	uint32_t oc = 0xac100001u, os = 0xac100002u;
-	size_t o = eth(&f, 0x0800, 0, 0);
+	eth_g(&f, 0x0800, 0, 0);
 	if (kind == 0) {
-		o = ip4(&f, o, from_client ? oc : os, from_client ? os : oc, 47, 8 + inner, 5, 0);
-		put16(f.b + o, 0x2000);
-		put16(f.b + o + 2, 0x0800);
-		put32(f.b + o + 4, 7);
-		o += 8;
+		ipv4_hdr(&f, 47, from_client ? oc : os, from_client ? os : oc, 8 + inner, 0, 0, 5);
+		put16(&f, 0x2000);
+		put16(&f, 0x0800);
+		put32(&f, 7);
 	} else if (kind == 1) {
-		o = ip4(&f, o, from_client ? oc : os, from_client ? os : oc, 17, 8 + 8 + 14 + inner, 5, 0);
-		o = udp_hdr(&f, o, 49152, 4789, 0);
-		put16(f.b + o - 4, (unsigned)(8 + 8 + 14 + inner));
-		memset(f.b + o, 0, 8);
-		f.b[o] = 0x08;
-		put32(f.b + o + 4, 42u << 8);
-		o += 8;
-		memset(f.b + o, 0x02, 12);
-		put16(f.b + o + 12, 0x0800);
-		o += 14;
+		ipv4_hdr(&f, 17, from_client ? oc : os, from_client ? os : oc, 8 + 8 + 14 + inner, 0, 0,
+			 5);
+		udp_hdr(&f, 49152, 4789, (unsigned)(8 + 8 + 14 + inner));
+		put8(&f, 0x08);
+		putn(&f, 0, 3);
+		put32(&f, 42u << 8);
+		putn(&f, 0x02, 12);
+		put16(&f, 0x0800);
 	} else {
-		o = ip4(&f, o, from_client ? oc : os, from_client ? os : oc, 4, inner, 5, 0);
+		ipv4_hdr(&f, 4, from_client ? oc : os, from_client ? os : oc, inner, 0, 0, 5);
 	}
-	o = ip4(&f, o, from_client ? c : sv, from_client ? sv : c, 6, 20 + payload, 9, 0x4000);
-	o = tcp_hdr(&f, o, from_client ? cport : 22, from_client ? 22 : cport, 100, 200, flags,
-		    payload);
-	emit(w, ts, &f, o, 0);
+	ipv4_hdr(&f, 6, from_client ? c : sv, from_client ? sv : c, 20 + payload, 0, 0x4000, 9);
+	tcp_seg(&f, from_client ? cport : 22, from_client ? 22 : cport, 100, 200, flags, payload);
+	emit(w, ts, &f, 0);
 }
 
 static void udp4(struct out *w, uint64_t ts, uint32_t src, unsigned sp, uint32_t dst, unsigned dp,
 		 size_t payload, unsigned vlan_outer, unsigned vlan_inner)
 {
 	struct frame f;
-	size_t o = eth(&f, 0x0800, vlan_outer, vlan_inner);
-	o = ip4(&f, o, src, dst, 17, 8 + payload, 2, 0);
-	o = udp_hdr(&f, o, sp, dp, payload);
-	emit(w, ts, &f, o, 0);
+	eth_g(&f, 0x0800, vlan_outer, vlan_inner);
+	ipv4_hdr(&f, 17, src, dst, 8 + payload, 0, 0, 2);
+	udp(&f, sp, dp, payload);
+	emit(w, ts, &f, 0);
 }
 
 static void icmp_echo(struct out *w, uint64_t ts, uint32_t src, uint32_t dst, unsigned type,
 		      unsigned id, unsigned seq)
 {
 	struct frame f;
-	size_t o = eth(&f, 0x0800, 0, 0);
-	o = ip4(&f, o, src, dst, 1, 8 + 56, 3, 0);
-	uint8_t *p = f.b + o;
-	p[0] = (uint8_t)type;
-	p[1] = 0;
-	put16(p + 2, 0);
-	put16(p + 4, id);
-	put16(p + 6, seq);
-	memset(p + 8, 'i', 56);
-	emit(w, ts, &f, o + 64, 0);
+	eth_g(&f, 0x0800, 0, 0);
+	ipv4_hdr(&f, 1, src, dst, 8 + 56, 0, 0, 3);
+	put8(&f, type);
+	put8(&f, 0);
+	put16(&f, 0);
+	put16(&f, id);
+	put16(&f, seq);
+	putn(&f, 'i', 56);
+	emit(w, ts, &f, 0);
 }
 
 static void arp(struct out *w, uint64_t ts, unsigned op, uint32_t spa, uint32_t tpa)
 {
 	struct frame f;
-	size_t o = eth(&f, 0x0806, 0, 0);
-	uint8_t *p = f.b + o;
-	put16(p, 1);
-	put16(p + 2, 0x0800);
-	p[4] = 6;
-	p[5] = 4;
-	put16(p + 6, op);
-	memset(p + 8, 0xaa, 6);
-	put32(p + 14, spa);
-	memset(p + 18, op == 1 ? 0 : 0xbb, 6);
-	put32(p + 24, tpa);
-	emit(w, ts, &f, o + 28, 0);
+	eth_g(&f, 0x0806, 0, 0);
+	put16(&f, 1);
+	put16(&f, 0x0800);
+	put8(&f, 6);
+	put8(&f, 4);
+	put16(&f, op);
+	putn(&f, 0xaa, 6);
+	put32(&f, spa);
+	putn(&f, op == 1 ? 0 : 0xbb, 6);
+	put32(&f, tpa);
+	emit(w, ts, &f, 0);
 }
 
 /* Full handshake, request/response, FIN/FIN/ACK teardown: 8 packets. */
@@ -259,14 +170,14 @@ static int open_out(struct out *w, const char *dir, const char *name, int nano, 
 static void ppp_fragment(struct out *w, uint64_t ts, const uint8_t *seg, size_t seglen, size_t off,
 			 size_t len)
 {
-	struct frame f;
-	f.b[0] = 0xff;
-	f.b[1] = 0x03;
-	put16(f.b + 2, 0x0021);
+	struct frame f = { .n = 0 };
+	put8(&f, 0xff);
+	put8(&f, 0x03);
+	put16(&f, 0x0021);
 	unsigned frag = (unsigned)(off / 8) | (off + len < seglen ? 0x2000u : 0);
-	size_t o = ip4(&f, 4, 0x01010101, 0x02020202, 6, len, 1, frag);
-	memcpy(f.b + o, seg + off, len);
-	if (nfm_pcap_writer_write(w->w, ts, f.b, (uint32_t)(o + len), (uint32_t)(o + len), NULL))
+	ipv4_hdr(&f, 6, 0x01010101, 0x02020202, len, 0, frag, 1);
+	put_bytes(&f, seg + off, len);
+	if (nfm_pcap_writer_write(w->w, ts, f.b, (uint32_t)f.n, (uint32_t)f.n, NULL))
 		w->failed = 1;
 }
 
@@ -339,12 +250,13 @@ int main(int argc, char **argv)
 		struct frame f;
 		uint32_t seqs[3][2] = { { 0x02, 0 }, { 0x12, 1 }, { 0x10, 0 } };
 		for (int i = 0; i < 3; i++) {
-			size_t o = eth(&f, 0x86dd, 0, 0);
+			eth_g(&f, 0x86dd, 0, 0);
 			int from_client = seqs[i][1] == 0;
-			o = ip6(&f, o, from_client ? 1 : 2, from_client ? 2 : 1, 6, 20 + (size_t)(i == 2 ? 500 : 0));
-			o = tcp_hdr(&f, o, from_client ? 50000 : 443, from_client ? 443 : 50000, 7, 8,
-				    seqs[i][0], i == 2 ? 500 : 0);
-			emit(&w, T0 + (uint64_t)i * MS, &f, o, 0);
+			ipv6(&f, 6, 20 + (size_t)(i == 2 ? 500 : 0), from_client ? 1 : 2,
+			     from_client ? 2 : 1);
+			tcp_seg(&f, from_client ? 50000 : 443, from_client ? 443 : 50000, 7, 8, seqs[i][0],
+				i == 2 ? 500 : 0);
+			emit(&w, T0 + (uint64_t)i * MS, &f, 0);
 		}
 	}
 	udp4(&w, T0 + 10 * MS, C_IP, 7000, S_IP, 7001, 10, 100, 0);
@@ -377,26 +289,23 @@ int main(int argc, char **argv)
 		return 1;
 	{
 		struct frame f;
-		size_t o = eth(&f, 0x0800, 0, 0);
-		o = ip4(&f, o, C_IP, S_IP, 17, 1480, 77, 0x2000);
-		uint8_t *p = f.b + o;
-		put16(p, 1111);
-		put16(p + 2, 2222);
-		put16(p + 4, 3008);
-		memset(p + 8, 'f', 1472);
-		emit(&w, T0, &f, o + 1480, 0);
-		o = eth(&f, 0x0800, 0, 0);
-		o = ip4(&f, o, C_IP, S_IP, 17, 1480, 77, 0x2000 | 185);
-		memset(f.b + o, 'f', 1480);
-		emit(&w, T0 + 1 * US, &f, o + 1480, 0);
-		o = eth(&f, 0x0800, 0, 0);
-		o = ip4(&f, o, C_IP, S_IP, 17, 48, 77, 370);
-		memset(f.b + o, 'f', 48);
-		emit(&w, T0 + 2 * US, &f, o + 48, 0);
-		o = eth(&f, 0x0800, 0, 0);
-		o = ip4(&f, o, C_IP, S_IP, 17, 100, 78, 185);
-		memset(f.b + o, 'f', 100);
-		emit(&w, T0 + 3 * US, &f, o + 100, 0);
+		eth_g(&f, 0x0800, 0, 0);
+		ipv4_hdr(&f, 17, C_IP, S_IP, 1480, 0, 0x2000, 77);
+		udp_hdr(&f, 1111, 2222, 3008);
+		putn(&f, 'f', 1472);
+		emit(&w, T0, &f, 0);
+		eth_g(&f, 0x0800, 0, 0);
+		ipv4_hdr(&f, 17, C_IP, S_IP, 1480, 0, 0x2000 | 185, 77);
+		putn(&f, 'f', 1480);
+		emit(&w, T0 + 1 * US, &f, 0);
+		eth_g(&f, 0x0800, 0, 0);
+		ipv4_hdr(&f, 17, C_IP, S_IP, 48, 0, 370, 77);
+		putn(&f, 'f', 48);
+		emit(&w, T0 + 2 * US, &f, 0);
+		eth_g(&f, 0x0800, 0, 0);
+		ipv4_hdr(&f, 17, C_IP, S_IP, 100, 0, 185, 78);
+		putn(&f, 'f', 100);
+		emit(&w, T0 + 3 * US, &f, 0);
 	}
 	bad |= close_out(&w);
 
@@ -407,11 +316,11 @@ int main(int argc, char **argv)
 		return 1;
 	{
 		uint8_t seg[24] = { 0 };
-		struct frame t;
-		tcp_hdr(&t, 0, 12345, 8080, 1, 0, 0x02, 0);
+		struct frame t = { .n = 0 };
+		tcp_hdr(&t, 12345, 8080, 1, 0, 0x02, 0);
 		memcpy(seg, t.b, 20);
 		seg[12] = 0x60;
-		put16(seg + 14, 8192);
+		wr16(seg + 14, 8192);
 		seg[20] = 3; /* window scale 14 */
 		seg[21] = 3;
 		seg[22] = 14;

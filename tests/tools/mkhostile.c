@@ -21,6 +21,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "nfm_frame.h"
+
 #define T0 1700000000u /* 2023-11-14T22:13:20Z */
 
 /* ---- growable byte buffer ---- */
@@ -103,73 +105,30 @@ static void b_free(struct buf *b)
 
 /* ---- frames ---- */
 
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
-/* IPv4 header at p (20 bytes); total is the datagram length. */
-static void ipv4(uint8_t *p, uint32_t src, uint32_t dst, unsigned proto, unsigned total,
-		 unsigned id, unsigned frag)
-{
-	memset(p, 0, 20);
-	p[0] = 0x45;
-	put16(p + 2, total);
-	put16(p + 4, id);
-	put16(p + 6, frag);
-	p[8] = 64;
-	p[9] = (uint8_t)proto;
-	put32(p + 12, src);
-	put32(p + 16, dst);
-}
-
-static size_t eth(uint8_t *f, unsigned ethertype)
-{
-	static const uint8_t macs[12] = { 0, 0x11, 0x22, 0x33, 0x44, 0x55,
-					  0, 0x66, 0x77, 0x88, 0x99, 0xaa };
-	memcpy(f, macs, 12);
-	put16(f + 12, ethertype);
-	return 14;
-}
-
-/* Ethernet/IPv4/UDP with paylen payload bytes; returns the frame length. */
-static size_t udp_frame(uint8_t *f, uint32_t src, uint32_t dst, unsigned sport, unsigned dport,
+/* Ethernet/IPv4/UDP with paylen payload bytes ('a' to 'z' over and over) into out;
+ * returns the frame length. */
+static size_t udp_frame(uint8_t *out, uint32_t src, uint32_t dst, unsigned sport, unsigned dport,
 			unsigned paylen)
 {
-	size_t o = eth(f, 0x0800);
-	ipv4(f + o, src, dst, 17, 28 + paylen, 1, 0);
-	o += 20;
-	put16(f + o, sport);
-	put16(f + o + 2, dport);
-	put16(f + o + 4, 8 + paylen);
-	put16(f + o + 6, 0);
-	o += 8;
+	struct frame f = { .n = 0 };
+	eth_hdr(&f, capture_macs(), 0, 0, 0x0800);
+	ipv4_hdr(&f, 17, src, dst, 8 + paylen, 0, 0, 1);
+	udp_hdr(&f, sport, dport, 8 + paylen);
 	for (unsigned i = 0; i < paylen; i++)
-		f[o + i] = (uint8_t)('a' + i % 26);
-	return o + paylen;
+		put8(&f, 'a' + i % 26);
+	memcpy(out, f.b, f.n);
+	return f.n;
 }
 
-/* Ethernet/IPv4/TCP SYN. */
-static size_t syn_frame(uint8_t *f, uint32_t src, uint32_t dst, unsigned sport, unsigned dport)
+/* Ethernet/IPv4/TCP SYN into out; returns the frame length. */
+static size_t syn_frame(uint8_t *out, uint32_t src, uint32_t dst, unsigned sport, unsigned dport)
 {
-	size_t o = eth(f, 0x0800);
-	ipv4(f + o, src, dst, 6, 40, 1, 0x4000);
-	o += 20;
-	memset(f + o, 0, 20);
-	put16(f + o, sport);
-	put16(f + o + 2, dport);
-	put32(f + o + 4, 1000);
-	f[o + 12] = 5 << 4;
-	f[o + 13] = 0x02; /* SYN */
-	put16(f + o + 14, 65535);
-	return o + 20;
+	struct frame f = { .n = 0 };
+	eth_hdr(&f, capture_macs(), 0, 0, 0x0800);
+	ipv4_hdr(&f, 6, src, dst, 20, 0, 0x4000, 1);
+	tcp_hdr(&f, sport, dport, 1000, 0, 0x02 /* SYN */, 0);
+	memcpy(out, f.b, f.n);
+	return f.n;
 }
 
 /* ---- classic pcap ---- */
@@ -436,10 +395,10 @@ static int write_all(const char *dir)
 	{
 		/* big-endian file: write the same good record, then a huge one, big-endian */
 		uint8_t h[16];
-		put32(h, T0);
-		put32(h + 4, 0);
-		put32(h + 8, (uint32_t)fl);
-		put32(h + 12, (uint32_t)fl);
+		wr32(h, T0);
+		wr32(h + 4, 0);
+		wr32(h + 8, (uint32_t)fl);
+		wr32(h + 12, (uint32_t)fl);
 		b_be32(&b, 0xa1b2c3d4u);
 		b_be16(&b, 2);
 		b_be16(&b, 4);
@@ -449,8 +408,8 @@ static int write_all(const char *dir)
 		b_be32(&b, 1);
 		b_bytes(&b, h, 16);
 		b_bytes(&b, f, fl);
-		put32(h + 8, 0xfffffff0u);
-		put32(h + 12, 0xfffffff0u);
+		wr32(h + 8, 0xfffffff0u);
+		wr32(h + 12, 0xfffffff0u);
 		b_bytes(&b, h, 16);
 		b_bytes(&b, g, gl);
 	}
@@ -567,24 +526,16 @@ static int write_all(const char *dir)
 	pcap_hdr(&b, 0xa1b2c3d4u, 2, 4, 65535, 1);
 	{
 		/* 12 nested IPv4-in-IPv4 headers around UDP (tunnel depth cap is 4). */
-		uint8_t t[2048];
-		size_t o2 = eth(t, 0x0800);
+		struct frame t = { .n = 0 };
+		eth_hdr(&t, capture_macs(), 0, 0, 0x0800);
 		unsigned depth = 12, pay = 40;
-		for (unsigned i = 0; i < depth; i++) {
-			unsigned total = 20 * (depth - i) + 8 + pay;
-			ipv4(t + o2, 0x0a100000 + i, 0x0a200000 + i, 4, total, i, 0);
-			o2 += 20;
-		}
-		t[o2 - 11] = 17; /* innermost carries UDP */
-		put16(t + o2, 1111);
-		put16(t + o2 + 2, 2222);
-		put16(t + o2 + 4, 8 + pay);
-		put16(t + o2 + 6, 0);
-		o2 += 8;
-		memset(t + o2, 'x', pay);
-		o2 += pay;
+		for (unsigned i = 0; i < depth; i++) /* the innermost carries UDP */
+			ipv4_hdr(&t, i + 1 < depth ? 4 : 17, 0x0a100000 + i, 0x0a200000 + i,
+				 20 * (depth - i - 1) + 8 + pay, 0, 0, i);
+		udp_hdr(&t, 1111, 2222, 8 + pay);
+		putn(&t, 'x', pay);
 		for (unsigned i = 0; i < 3; i++)
-			pcap_good(&b, T0, i, t, o2);
+			pcap_good(&b, T0, i, t.b, t.n);
 	}
 	emit_c(&o, "pcap_deep_tunnels.pcap", &b, 0, -1, "accounting.in_flows=3 rows=1",
 	       "IPv4 in IPv4 nested 12 deep");
@@ -593,22 +544,19 @@ static int write_all(const char *dir)
 	{
 		/* 10000 first fragments with distinct ids (more than the 4096 fragment slots),
 		 * then their second fragments in the same order. */
-		uint8_t t[256];
 		for (unsigned pass = 0; pass < 2; pass++) {
 			for (unsigned i = 0; i < 10000; i++) {
-				size_t o2 = eth(t, 0x0800);
+				struct frame t = { .n = 0 };
+				eth_hdr(&t, capture_macs(), 0, 0, 0x0800);
 				if (pass == 0) {
-					ipv4(t + o2, 0x0a000001, 0x0a000002, 17, 20 + 16, i, 0x2000);
-					put16(t + o2 + 20, 5000);
-					put16(t + o2 + 22, 6000);
-					put16(t + o2 + 24, 8 + 16);
-					put16(t + o2 + 26, 0);
-					memset(t + o2 + 28, 'f', 8);
+					ipv4_hdr(&t, 17, 0x0a000001, 0x0a000002, 16, 0, 0x2000, i);
+					udp_hdr(&t, 5000, 6000, 8 + 16);
+					putn(&t, 'f', 8);
 				} else {
-					ipv4(t + o2, 0x0a000001, 0x0a000002, 17, 20 + 8, i, 2);
-					memset(t + o2 + 20, 's', 8);
+					ipv4_hdr(&t, 17, 0x0a000001, 0x0a000002, 8, 0, 2, i);
+					putn(&t, 's', 8);
 				}
-				pcap_good(&b, T0 + pass, i, t, o2 + (pass == 0 ? 36 : 28));
+				pcap_good(&b, T0 + pass, i, t.b, t.n);
 			}
 		}
 	}

@@ -4,6 +4,7 @@
 
 #include "flow/meter.h"
 #include "flow/table.h"
+#include "nfm_frame.h"
 #include "nfm_test.h"
 
 #define S(x) ((uint64_t)(x) * 1000000000ULL)
@@ -46,7 +47,7 @@ static struct nfm_packet v4(uint64_t ts, uint8_t proto, uint32_t src, uint16_t s
 	return p;
 }
 
-static struct nfm_packet tcp(uint64_t ts, int from_client, uint8_t flags, uint32_t seq,
+static struct nfm_packet tcp_pkt(uint64_t ts, int from_client, uint8_t flags, uint32_t seq,
 			     uint32_t ack, uint32_t payload)
 {
 	struct nfm_packet p = from_client
@@ -139,14 +140,14 @@ NFM_TEST(tcp_full_connection_closed)
 	struct collected c;
 	struct nfm_meter *m = meter(&c, NULL);
 	struct nfm_packet seq[] = {
-		tcp(S(100), 1, NFM_TCP_SYN, 1000, 0, 0),
-		tcp(S(100) + 1000000, 0, NFM_TCP_SYN | NFM_TCP_ACK, 5000, 1001, 0),
-		tcp(S(100) + 2000000, 1, NFM_TCP_ACK, 1001, 5001, 0),
-		tcp(S(100) + 3000000, 1, NFM_TCP_ACK | NFM_TCP_PSH, 1001, 5001, 100),
-		tcp(S(100) + 4000000, 0, NFM_TCP_ACK | NFM_TCP_PSH, 5001, 1101, 300),
-		tcp(S(100) + 5000000, 1, NFM_TCP_FIN | NFM_TCP_ACK, 1101, 5301, 0),
-		tcp(S(100) + 6000000, 0, NFM_TCP_FIN | NFM_TCP_ACK, 5301, 1102, 0),
-		tcp(S(100) + 7000000, 1, NFM_TCP_ACK, 1102, 5302, 0),
+		tcp_pkt(S(100), 1, NFM_TCP_SYN, 1000, 0, 0),
+		tcp_pkt(S(100) + 1000000, 0, NFM_TCP_SYN | NFM_TCP_ACK, 5000, 1001, 0),
+		tcp_pkt(S(100) + 2000000, 1, NFM_TCP_ACK, 1001, 5001, 0),
+		tcp_pkt(S(100) + 3000000, 1, NFM_TCP_ACK | NFM_TCP_PSH, 1001, 5001, 100),
+		tcp_pkt(S(100) + 4000000, 0, NFM_TCP_ACK | NFM_TCP_PSH, 5001, 1101, 300),
+		tcp_pkt(S(100) + 5000000, 1, NFM_TCP_FIN | NFM_TCP_ACK, 1101, 5301, 0),
+		tcp_pkt(S(100) + 6000000, 0, NFM_TCP_FIN | NFM_TCP_ACK, 5301, 1102, 0),
+		tcp_pkt(S(100) + 7000000, 1, NFM_TCP_ACK, 1102, 5302, 0),
 	};
 	for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
 		CHECK(nfm_meter_packet(m, &seq[i]) == 0);
@@ -184,8 +185,8 @@ NFM_TEST(synack_first_makes_receiver_initiator)
 {
 	struct collected c;
 	struct nfm_meter *m = meter(&c, NULL);
-	struct nfm_packet a = tcp(S(1), 0, NFM_TCP_SYN | NFM_TCP_ACK, 5000, 1001, 0);
-	struct nfm_packet b = tcp(S(1) + 10, 1, NFM_TCP_ACK, 1001, 5001, 0);
+	struct nfm_packet a = tcp_pkt(S(1), 0, NFM_TCP_SYN | NFM_TCP_ACK, 5000, 1001, 0);
+	struct nfm_packet b = tcp_pkt(S(1) + 10, 1, NFM_TCP_ACK, 1001, 5001, 0);
 	nfm_meter_packet(m, &a);
 	nfm_meter_packet(m, &b);
 	nfm_meter_finish(m);
@@ -203,8 +204,8 @@ NFM_TEST(tcp_states)
 	struct collected c;
 	struct nfm_meter *m = meter(&c, NULL);
 	/* rejected: SYN answered by RST */
-	struct nfm_packet a = tcp(S(1), 1, NFM_TCP_SYN, 1, 0, 0);
-	struct nfm_packet b = tcp(S(1) + 5, 0, NFM_TCP_RST | NFM_TCP_ACK, 0, 2, 0);
+	struct nfm_packet a = tcp_pkt(S(1), 1, NFM_TCP_SYN, 1, 0, 0);
+	struct nfm_packet b = tcp_pkt(S(1) + 5, 0, NFM_TCP_RST | NFM_TCP_ACK, 0, 2, 0);
 	nfm_meter_packet(m, &a);
 	nfm_meter_packet(m, &b);
 	nfm_meter_finish(m);
@@ -215,7 +216,7 @@ NFM_TEST(tcp_states)
 
 	/* attempted, mid-stream, half-open, half-closed */
 	m = meter(&c, NULL);
-	a = tcp(S(1), 1, NFM_TCP_SYN, 1, 0, 0);
+	a = tcp_pkt(S(1), 1, NFM_TCP_SYN, 1, 0, 0);
 	nfm_meter_packet(m, &a);
 	struct nfm_packet d = v4(S(2), NFM_IPPROTO_TCP, 7, 1000, 8, 2000, 60, 6);
 	d.tcp_flags = NFM_TCP_ACK | NFM_TCP_PSH;
@@ -243,11 +244,11 @@ NFM_TEST(reset_after_established_and_stray_packets_join)
 	struct collected c;
 	struct nfm_meter *m = meter(&c, NULL);
 	struct nfm_packet p[] = {
-		tcp(S(1), 1, NFM_TCP_SYN, 1, 0, 0),
-		tcp(S(1) + 1, 0, NFM_TCP_SYN | NFM_TCP_ACK, 9, 2, 0),
-		tcp(S(1) + 2, 1, NFM_TCP_ACK, 2, 10, 0),
-		tcp(S(1) + 3, 0, NFM_TCP_RST, 10, 0, 0),
-		tcp(S(1) + 4, 0, NFM_TCP_RST, 10, 0, 0), /* duplicate RST within the linger time */
+		tcp_pkt(S(1), 1, NFM_TCP_SYN, 1, 0, 0),
+		tcp_pkt(S(1) + 1, 0, NFM_TCP_SYN | NFM_TCP_ACK, 9, 2, 0),
+		tcp_pkt(S(1) + 2, 1, NFM_TCP_ACK, 2, 10, 0),
+		tcp_pkt(S(1) + 3, 0, NFM_TCP_RST, 10, 0, 0),
+		tcp_pkt(S(1) + 4, 0, NFM_TCP_RST, 10, 0, 0), /* duplicate RST within the linger time */
 	};
 	for (size_t i = 0; i < 5; i++)
 		nfm_meter_packet(m, &p[i]);
@@ -265,13 +266,13 @@ NFM_TEST(new_syn_after_close_starts_new_flow)
 	struct collected c;
 	struct nfm_meter *m = meter(&c, NULL);
 	struct nfm_packet p[] = {
-		tcp(S(1), 1, NFM_TCP_SYN, 1, 0, 0),
-		tcp(S(1) + 1, 0, NFM_TCP_SYN | NFM_TCP_ACK, 9, 2, 0),
-		tcp(S(1) + 2, 1, NFM_TCP_ACK, 2, 10, 0),
-		tcp(S(1) + 3, 1, NFM_TCP_FIN | NFM_TCP_ACK, 2, 10, 0),
-		tcp(S(1) + 4, 0, NFM_TCP_FIN | NFM_TCP_ACK, 10, 3, 0),
-		tcp(S(1) + 5, 1, NFM_TCP_ACK, 3, 11, 0),
-		tcp(S(1) + 6, 1, NFM_TCP_SYN, 7777, 0, 0),
+		tcp_pkt(S(1), 1, NFM_TCP_SYN, 1, 0, 0),
+		tcp_pkt(S(1) + 1, 0, NFM_TCP_SYN | NFM_TCP_ACK, 9, 2, 0),
+		tcp_pkt(S(1) + 2, 1, NFM_TCP_ACK, 2, 10, 0),
+		tcp_pkt(S(1) + 3, 1, NFM_TCP_FIN | NFM_TCP_ACK, 2, 10, 0),
+		tcp_pkt(S(1) + 4, 0, NFM_TCP_FIN | NFM_TCP_ACK, 10, 3, 0),
+		tcp_pkt(S(1) + 5, 1, NFM_TCP_ACK, 3, 11, 0),
+		tcp_pkt(S(1) + 6, 1, NFM_TCP_SYN, 7777, 0, 0),
 	};
 	for (size_t i = 0; i < 7; i++)
 		nfm_meter_packet(m, &p[i]);
@@ -369,7 +370,7 @@ NFM_TEST(protocol_filter)
 	struct nfm_meter *m = meter(&c, only_tcp_dns);
 	struct nfm_packet u = v4(S(1), NFM_IPPROTO_UDP, 1, 1000, 2, 2000, 80, 38);
 	struct nfm_packet dns = v4(S(1), NFM_IPPROTO_UDP, 1, 1000, 2, 53, 80, 38);
-	struct nfm_packet t = tcp(S(1), 1, NFM_TCP_SYN, 1, 0, 0);
+	struct nfm_packet t = tcp_pkt(S(1), 1, NFM_TCP_SYN, 1, 0, 0);
 	nfm_meter_packet(m, &u);
 	nfm_meter_packet(m, &dns);
 	nfm_meter_packet(m, &t);
@@ -447,16 +448,21 @@ NFM_TEST(fragments_before_their_first)
  * whose header is 24 bytes (one option word) followed by pay payload bytes. */
 static size_t ppp_tcp_fragment(uint8_t *b, size_t off, size_t len, size_t pay)
 {
-	uint8_t seg[24 + 64] = { 0x30, 0x39, 0x1f, 0x90, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, NFM_TCP_SYN,
-				 0xff, 0xff, 0, 0, 0, 0, 3, 3, 14, 0 };
-	memset(seg + 24, 'p', pay);
+	struct frame seg = { .n = 0 }, f = { .n = 0 };
+	tcp_hdr(&seg, 12345, 8080, 1, 0, NFM_TCP_SYN, 0);
+	seg.b[12] = 0x60;
+	put8(&seg, 3); /* window scale 14 */
+	put8(&seg, 3);
+	put8(&seg, 14);
+	put8(&seg, 0);
+	putn(&seg, 'p', pay);
 	unsigned frag = (unsigned)(off / 8) | (off + len < 24 + pay ? 0x2000u : 0);
-	const uint8_t hdr[24] = { 0xff, 0x03, 0x00, 0x21, 0x45, 0, 0, (uint8_t)(20 + len), 0, 7,
-				  (uint8_t)(frag >> 8), (uint8_t)frag, 64, 6, 0, 0, 1, 1, 1, 1,
-				  2, 2, 2, 2 };
-	memcpy(b, hdr, sizeof hdr);
-	memcpy(b + sizeof hdr, seg + off, len);
-	return sizeof hdr + len;
+	put16(&f, 0xff03);
+	put16(&f, 0x0021);
+	ipv4_hdr(&f, 6, IP4(1, 1, 1, 1), IP4(2, 2, 2, 2), len, 0, frag, 7);
+	put_bytes(&f, seg.b + off, len);
+	memcpy(b, f.b, f.n);
+	return f.n;
 }
 
 /* A TCP SYN whose header is split over IP fragments (8 + 8 + 8 bytes as in tcpdump's

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "flow/pipeline.h"
+#include "nfm_frame.h"
 #include "nfm_test.h"
 
 #define NS 1000000000ULL
@@ -30,25 +31,18 @@ static int collect(void *ctx, const struct nfm_flow_record *rec)
 	return 0;
 }
 
-/* Ethernet + IPv4 + UDP frame between host pair (a, b) with ports. */
-static size_t frame(uint8_t *f, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp)
+/* Ethernet (zero addresses) + IPv4 + UDP frame from src to dst with ports and 4 zero
+ * payload bytes, padded to 60 bytes. */
+static size_t udp_frame(uint8_t *out, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp)
 {
-	memset(f, 0, 60);
-	f[12] = 0x08;
-	uint8_t *ip = f + 14;
-	ip[0] = 0x45;
-	ip[3] = 28 + 4;
-	ip[8] = 64;
-	ip[9] = 17;
-	for (int i = 0; i < 4; i++) {
-		ip[12 + i] = (uint8_t)(src >> (24 - 8 * i));
-		ip[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
-	}
-	uint8_t *u = ip + 20;
-	u[0] = (uint8_t)(sp >> 8); u[1] = (uint8_t)sp;
-	u[2] = (uint8_t)(dp >> 8); u[3] = (uint8_t)dp;
-	u[5] = 12;
-	return 60;
+	static const uint8_t no_macs[12];
+	struct frame f = { .n = 0 };
+	eth_hdr(&f, no_macs, 0, 0, 0x0800);
+	ipv4_hdr(&f, 17, src, dst, 8 + 4, 0, 0, 0);
+	udp_hdr(&f, sp, dp, 8 + 4);
+	pad_to(&f, 60);
+	memcpy(out, f.b, f.n);
+	return f.n;
 }
 
 static uint64_t next_rand(uint64_t *s)
@@ -84,8 +78,9 @@ static int run(unsigned workers, struct rec_list *out, struct nfm_counters *cnt,
 		struct nfm_raw_packet raw;
 		memset(&raw, 0, sizeof raw);
 		raw.data = buf;
-		raw.cap_len = raw.wire_len = (uint32_t)(back ? frame(buf, b, a, 53, (uint16_t)(1024 + conv))
-							  : frame(buf, a, b, (uint16_t)(1024 + conv), 53));
+		uint16_t port = (uint16_t)(1024 + conv);
+		raw.cap_len = raw.wire_len = (uint32_t)(back ? udp_frame(buf, b, a, 53, port)
+							  : udp_frame(buf, a, b, port, 53));
 		raw.linktype = 1;
 		ts += (r >> 32) % (4 * NS / 1000); /* up to 4 ms apart */
 		raw.ts_ns = (r >> 40) % 97 == 0 ? ts - NS / 10 : ts;
@@ -146,7 +141,7 @@ static void run_gre(unsigned workers, struct nfm_counters *cnt)
 	struct nfm_pipeline *pl = nfm_pipeline_new(&pc, collect, &out);
 	uint8_t buf[64];
 	for (unsigned i = 0; pl && i < 4000; i++) {
-		frame(buf, 0x0a000000u | (i % 50), 0xc0000201u, 0, 0);
+		udp_frame(buf, 0x0a000000u | (i % 50), 0xc0000201u, 0, 0);
 		buf[14 + 9] = 47;
 		buf[14 + 20] = buf[14 + 21] = 0; /* GRE version 0, protocol 0x9000 + kind */
 		buf[14 + 22] = 0x90;
