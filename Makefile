@@ -53,7 +53,7 @@ $(BUILD)/nfm-readloop: $(BUILD)/bench/readloop.o
 $(BUILD)/nfm-ourread: $(BUILD)/bench/ourread.o $(BUILD)/libnfm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/nfm_test.h $(BUILD)/libnfm.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libnfm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(BUILD)/libnfm.a $(LDFLAGS) $(LDLIBS)
 
