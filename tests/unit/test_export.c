@@ -1279,33 +1279,35 @@ NFM_TEST(test_xlsx)
 	for (size_t i = 0; i < sizeof xl_fields / sizeof xl_fields[0]; i++)
 		cols.f[cols.n++] = &xl_fields[i];
 	/* Long texts: 30,000 escaped characters span several output buffers; 40,000
-	 * characters are cut at Excel's 32,767 (a 4-byte character counts as 2 and does
-	 * not fit the last unit). */
+	 * characters are cut at Excel's 32,767 UTF-16 units, where a 4-byte character
+	 * counts as 2: it fits in the last two units, not in the last one. */
 	size_t nt = sizeof xl_texts / sizeof xl_texts[0];
-	char *long1 = malloc(30001), *long2 = malloc(40001);
-	CHECK(long1 && long2);
-	if (!long1 || !long2) {
-		free(long1);
-		free(long2);
+	char *longs[3] = { malloc(30001), malloc(40001), malloc(40001) };
+	CHECK(longs[0] && longs[1] && longs[2]);
+	if (!longs[0] || !longs[1] || !longs[2]) {
+		for (int k = 0; k < 3; k++)
+			free(longs[k]);
 		rm_tree(dir);
 		return;
 	}
 	for (size_t i = 0; i < 30000; i++)
-		long1[i] = "&<>_x0041_\x01\xe9"[i % 12];
-	long1[30000] = '\0';
-	memset(long2, 'a', 40000);
-	memcpy(long2 + 32765, "\xf0\x9d\x84\x9e", 4);
-	long2[40000] = '\0';
-	struct nfm_flow_record r[sizeof xl_texts / sizeof xl_texts[0] + 2];
+		longs[0][i] = "&<>_x0041_\x01\xe9"[i % 12];
+	longs[0][30000] = '\0';
+	for (int k = 1; k < 3; k++) {
+		memset(longs[k], 'a', 40000);
+		memcpy(longs[k] + 32764 + k, "\xf0\x9d\x84\x9e", 4); /* units 32766-32767, 32767-32768 */
+		longs[k][40000] = '\0';
+	}
+	struct nfm_flow_record r[sizeof xl_texts / sizeof xl_texts[0] + 3];
 	size_t n = 0;
-	for (size_t i = 0; i < nt + 2; i++, n++) {
+	for (size_t i = 0; i < nt + 3; i++, n++) {
 		r[i] = v4rec(i % 3 ? NFM_IPPROTO_TCP : NFM_IPPROTO_UDP, 0x0a000001 + (uint32_t)i,
 			     (uint16_t)(1000 + i), 0x0a000002, 80);
 		if (i % 4 == 3)
 			r[i].l3 = NFM_L3_ARP; /* NULL ports and more */
 		r[i].tcp_flags = (uint8_t)(i * 7);
 		r[i].seq = i + 1;
-		r[i].source_file = i < nt ? xl_texts[i] : i == nt ? long1 : long2;
+		r[i].source_file = i < nt ? xl_texts[i] : longs[i - nt];
 	}
 	size_t len;
 	char *out = export_to(dir, "flows.xlsx", NFM_FMT_XLSX, &cols, r, n, &len);
@@ -1318,7 +1320,7 @@ NFM_TEST(test_xlsx)
 	const char *py = nfm_python(false);
 	CHECK(nfm_pycheck(py, "zip", path, NULL));
 	CHECK(nfm_pycheck(py, "parts", path, "1"));
-	CHECK(nfm_pycheck(py, "rows", path, "21"));
+	CHECK(nfm_pycheck(py, "rows", path, "22"));
 	const char *pyx = nfm_python(true);
 	snprintf(expect, sizeof expect, "%s/expect.txt", dir);
 	if (!pyx) {
@@ -1328,8 +1330,8 @@ NFM_TEST(test_xlsx)
 		CHECK(nfm_pycheck(pyx, "cells", path, expect));
 		unlink(expect);
 	}
-	free(long1);
-	free(long2);
+	for (int k = 0; k < 3; k++)
+		free(longs[k]);
 
 	/* empty workbook: header only, still a valid file */
 	out = export_to(dir, "empty.xlsx", NFM_FMT_XLSX, &cols, NULL, 0, &len);
