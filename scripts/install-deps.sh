@@ -2,13 +2,14 @@
 # Installs the Debian packages NexusFlowMeter needs to build and test, or the packages
 # named as arguments (scripts/install-bench-deps.sh passes the benchmark's peers).
 # Installs only what is missing; uses sudo when not run as root.
-#   time  /usr/bin/time, for the memory-cap test;  zstd  the CLI's .zst input test
+#   time  /usr/bin/time, for the memory-cap test;  zstd  the CLI's .zst input test;
+#   python3-openpyxl  the XLSX tests read workbooks back with it
 set -euo pipefail
 if [ $# -gt 0 ]; then
 	pkgs=("$@")
 else
-	pkgs=(build-essential pkg-config libpcap-dev libxlsxwriter-dev libzstd-dev zlib1g-dev
-	      clang tshark unzip python3 time zstd)
+	pkgs=(build-essential pkg-config libpcap-dev libzstd-dev zlib1g-dev
+	      clang tshark unzip python3 python3-openpyxl time zstd)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -13,7 +13,6 @@ struct nfm_exporter_ops {
 	const char *ext;             /* file extension, without the dot */
 	bool allows_stdout;
 	bool listed;                 /* a format for files of flows (-of); false: the preview */
-	bool by_name;                /* a library opens the file itself, by out->write_path */
 	/* open: allocates the state, creates the file in dest->set (nfm_outset_create). */
 	int (*open)(void **state, const struct nfm_export_dest *dest,
 		    const struct nfm_columns *cols, struct nfm_error *err);

@@ -55,6 +55,14 @@ cmp -s flows.csv nopreview.csv && ok || bad "--quick-preview changes the output 
 
 "$PROG" capture.pcap tcp_flows.xlsx --output-format xlsx --protocols tcp 2>err; expect_rc "xlsx tcp" 0 $?
 head -c 2 tcp_flows.xlsx | grep -q PK && ok || bad "xlsx is a zip"
+# A FIFO cannot seek: the workbook is written strictly in order, whole and readable.
+mkfifo xlsx.fifo
+timeout 60 cat xlsx.fifo > from_fifo.xlsx &  # bounded: the writer may never open it
+reader=$!
+"$PROG" capture.pcap xlsx.fifo -of xlsx --protocols tcp --no-report 2>err; expect_rc "xlsx to a FIFO" 0 $?
+wait "$reader"
+cmp -s tcp_flows.xlsx from_fifo.xlsx && ok || bad "xlsx through a FIFO differs from the file"
+rm -f xlsx.fifo from_fifo.xlsx
 
 mkdir -p reports
 "$PROG" capture.pcap flows.csv --report-dir ./reports/ 2>err; expect_rc "--report-dir" 0 $?

@@ -256,6 +256,70 @@ EOF
 	); then ok; else bad "hostile names, $fmt: $(printf '%s' "$msg" | tr '\n' ';')"; fi
 done
 
+# ---- 4b. -d: many captures written to XLSX at once ----
+# Eight threads convert 30 captures and reject 20 files that are not captures. Every
+# message of every thread reaches standard error (nothing may silence the process's
+# standard error while a workbook is written): one error per rejected file, one line per
+# converted capture, the summary, and nothing else; every workbook opens with all its rows.
+PYX=""
+for py in python3 /usr/bin/python3; do
+	if "$py" -c 'import openpyxl' >/dev/null 2>&1; then PYX=$py; break; fi
+done
+bd=$work/batch
+mkdir -p "$bd/in"
+for i in $(seq 1 30); do
+	"$GENCAP" --packets 400 --seed $((100 + i)) "$bd/in/good_$i.pcap" >/dev/null 2>&1
+done
+for i in $(seq 1 20); do echo "not a capture ($i)" > "$bd/in/junk_$i.pcap"; done
+"$PROG" --no-progress -d "$bd/in" -c "$bd/out" -of xlsx --max-workers 8 --no-report \
+	>/dev/null 2>"$work/err"
+rc=$?
+why=""
+[ "$rc" -eq 3 ] || why="$why; exit $rc, expected 3"
+if grep -Eq "$SAN_RE" "$work/err"; then why="$why; sanitizer report"; fi
+for i in $(seq 1 20); do
+	n=$(grep -c "/junk_$i\.pcap: not a pcap or pcapng capture\$" "$work/err")
+	[ "$n" -eq 1 ] || why="$why; junk_$i.pcap named $n times"
+done
+: > "$work/flows"
+for i in $(seq 1 30); do
+	line=$(grep -E " flows -> $bd/out/good_$i\.xlsx in " "$work/err")
+	if [ "$(printf '%s' "$line" | grep -c .)" -ne 1 ]; then
+		why="$why; no single line for good_$i.xlsx"
+	else
+		echo "good_$i.xlsx $(printf '%s' "$line" | sed -E 's/.* ([0-9]+) flows -> .*/\1/')" >> "$work/flows"
+	fi
+done
+grep -qx "nexusflowmeter: 50 captures: 30 converted, 0 damaged, 20 failed" "$work/err" ||
+	why="$why; no summary line"
+[ "$(grep -c . "$work/err")" -eq 51 ] || why="$why; $(grep -c . "$work/err") lines on stderr, expected 51"
+[ "$(ls "$bd/out" | grep -c '\.xlsx$')" -eq 30 ] || why="$why; $(ls "$bd/out" | grep -c '\.xlsx$') workbooks, expected 30"
+[ "$(ls -A "$bd/out" | grep -vc '\.xlsx$')" -eq 0 ] || why="$why; other files in the output directory"
+if [ -z "$why" ]; then ok; else bad "-d xlsx, 8 workers:${why#;}"; show_err; fi
+if [ -z "$PYX" ]; then
+	echo "skipped: no python3 with openpyxl (python3-openpyxl): workbooks not opened"
+elif msg=$("$PYX" - "$bd/out" "$work/flows" 2>&1 <<'EOF'
+import sys, openpyxl
+out, flows = sys.argv[1], sys.argv[2]
+errs = []
+if len(open(flows).readlines()) != 30:
+    errs.append("%d workbooks to open, expected 30" % len(open(flows).readlines()))
+for line in open(flows):
+    name, n = line.split()
+    try:
+        wb = openpyxl.load_workbook("%s/%s" % (out, name), read_only=True)
+        rows = list(wb["flows"].iter_rows(values_only=True))
+        if wb.sheetnames != ["flows"] or len(rows) != int(n) + 1 or rows[0][0] != "flow_id":
+            errs.append("%s: sheets %r, %d rows for %s flows" % (name, wb.sheetnames, len(rows), n))
+        wb.close()
+    except Exception as e:
+        errs.append("%s: %s" % (name, e))
+print("; ".join(errs[:5]))
+sys.exit(1 if errs else 0)
+EOF
+); then ok; else bad "-d xlsx, 8 workers: $msg"; fi
+rm -rf "$bd"
+
 # ---- 5. flow-table cap: memory stays bounded ----
 # 1,000,000 one-packet TCP flows (distinct sources, 1 us apart, so none times out).
 # Bound for --max-active-flows 10000: 64 MiB for the process itself (code and libraries,
