@@ -32,7 +32,6 @@ struct nfm_source *nfm_source_new(const struct nfm_source_ops *kind, const char 
 	s->kind = kind;
 	s->next = kind->next;
 	s->first_linktype = -1;
-	s->linktype = -1;
 	s->st.fd = -1;
 	return s;
 }
