@@ -3,8 +3,11 @@
  * byte so AddressSanitizer sees any read past a record. Some inputs that are not
  * compressed are also read after gzip and after zstd compression: the packets and the
  * final result must be the same (the decompressing stream refills at other places).
- * Build: clang -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc
- *        fuzz/fuzz_source.c src/capture/[ps]*.c src/util/err.c -lz -lzstd */
+ * Every input is also read as a file of one of the registered formats (the formats
+ * table of src/capture/stream_source.c, through nfm_format_at): its first byte picks
+ * which, and that format's magic replaces it. So every format in the table is fuzzed,
+ * one added later too, without waiting for the fuzzer to find its magic.
+ * Build: make build-fuzz/fuzz_source (clang -fsanitize=fuzzer,address,undefined). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include <zstd.h>
 
 #include "capture/source.h"
+#include "capture/source_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -92,10 +96,35 @@ static void same(const struct outcome *a, const struct outcome *b)
 		abort();
 }
 
+/* The input after its first byte, behind the magic of the format that byte picks. */
+static void run_as_format(const uint8_t *data, size_t size)
+{
+	size_t n = 0;
+	while (nfm_format_at(n))
+		n++;
+	if (size == 0 || n == 0)
+		return;
+	const struct nfm_format_ops *f = nfm_format_at(data[0] % n);
+	uint8_t *buf = malloc(f->magic_len + size - 1);
+	if (!buf)
+		return;
+	memcpy(buf, f->magic, f->magic_len);
+	memcpy(buf + f->magic_len, data + 1, size - 1);
+	size_t len = f->magic_len + size - 1;
+	/* The magic is the format's whatever follows it (the probe sees at most
+	 * NFM_FORMAT_PROBE_LEN bytes). */
+	if (!f->probe(buf, len < NFM_FORMAT_PROBE_LEN ? len : NFM_FORMAT_PROBE_LEN))
+		abort();
+	struct outcome o;
+	run(buf, len, &o);
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct outcome plain, packed;
 	run(data, size, &plain);
+	run_as_format(data, size);
 	int compressed = (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) ||
 			 (size >= 4 && data[0] == 0x28 && data[1] == 0xb5 && data[2] == 0x2f &&
 			  data[3] == 0xfd);

@@ -1,4 +1,4 @@
-/* Classic pcap reader.
+/* Classic pcap reader: the file format nfm_format_pcap of the "stream" source kind.
  * File header (24 bytes): magic, version major/minor (16 bits each), thiszone, sigfigs,
  * snaplen, linktype. Record header (16 bytes): seconds, sub-second fraction, caplen,
  * origlen, then caplen bytes of packet. The byte order of every field is the one the
@@ -10,7 +10,21 @@
  * (those are recognised by caplen > origlen, which makes no sense otherwise). */
 enum { LENS_NORMAL = 0, LENS_SWAPPED = 1, LENS_MAYBE_SWAPPED = 2 };
 
-int nfm_pcap_open(struct nfm_source *s, struct nfm_error *err)
+static int pcap_probe(const uint8_t *p, size_t have)
+{
+	if (have < 4)
+		return 0;
+	switch (nfm_ld32(p, 0)) {
+	case 0xa1b2c3d4u: case 0xd4c3b2a1u:
+	case 0xa1b23c4du: case 0x4d3cb2a1u:
+	case 0xa1b2cd34u: case 0x34cdb2a1u:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int pcap_open(struct nfm_source *s, struct nfm_error *err)
 {
 	struct nfm_stream *st = &s->st;
 	int rc = nfm_stream_fill(st, 24, err);
@@ -56,7 +70,7 @@ int nfm_pcap_open(struct nfm_source *s, struct nfm_error *err)
 	return 0;
 }
 
-int nfm_pcap_next(struct nfm_source *s, struct nfm_raw_packet *pkt, struct nfm_error *err)
+static int pcap_next(struct nfm_source *s, struct nfm_raw_packet *pkt, struct nfm_error *err)
 {
 	struct nfm_stream *st = &s->st;
 	size_t hl = s->rec_hdr_len;
@@ -116,3 +130,16 @@ int nfm_pcap_next(struct nfm_source *s, struct nfm_raw_packet *pkt, struct nfm_e
 	s->stats.records++;
 	return 1;
 }
+
+/* The little-endian microsecond magic, as most files start. */
+static const uint8_t pcap_magic[4] = { 0xd4, 0xc3, 0xb2, 0xa1 };
+
+const struct nfm_format_ops nfm_format_pcap = {
+	.name = "pcap",
+	.id = NFM_CAPFMT_PCAP,
+	.magic = pcap_magic,
+	.magic_len = sizeof pcap_magic,
+	.probe = pcap_probe,
+	.open = pcap_open,
+	.next = pcap_next,
+};

@@ -1,4 +1,4 @@
-/* pcapng reader.
+/* pcapng reader: the file format nfm_format_pcapng of the "stream" source kind.
  * A file is a sequence of blocks: type (32 bits), total length (32 bits), body, the total
  * length again. A Section Header Block starts each section and its byte-order magic sets
  * the byte order of every block up to the next SHB; Interface Description Blocks define
@@ -334,12 +334,17 @@ static int next_block(struct nfm_source *s, struct nfm_raw_packet *pkt, int prim
 	}
 }
 
-int nfm_pcapng_next(struct nfm_source *s, struct nfm_raw_packet *pkt, struct nfm_error *err)
+static int pcapng_next(struct nfm_source *s, struct nfm_raw_packet *pkt, struct nfm_error *err)
 {
 	return next_block(s, pkt, 0, err);
 }
 
-int nfm_pcapng_open(struct nfm_source *s, struct nfm_error *err)
+static int pcapng_probe(const uint8_t *p, size_t have)
+{
+	return have >= 4 && nfm_ld32(p, 0) == BT_SHB;
+}
+
+static int pcapng_open(struct nfm_source *s, struct nfm_error *err)
 {
 	int rc = nfm_stream_fill(&s->st, 12, err);
 	if (rc < 0)
@@ -358,3 +363,24 @@ int nfm_pcapng_open(struct nfm_source *s, struct nfm_error *err)
 	(void)next_block(s, NULL, 1, &ignored);
 	return 0;
 }
+
+static void pcapng_close(struct nfm_source *s)
+{
+	free(s->ifs);
+	s->ifs = NULL;
+	s->n_ifs = s->cap_ifs = 0;
+}
+
+/* The Section Header Block's type, which reads the same in both byte orders. */
+static const uint8_t pcapng_magic[4] = { 0x0a, 0x0d, 0x0d, 0x0a };
+
+const struct nfm_format_ops nfm_format_pcapng = {
+	.name = "pcapng",
+	.id = NFM_CAPFMT_PCAPNG,
+	.magic = pcapng_magic,
+	.magic_len = sizeof pcapng_magic,
+	.probe = pcapng_probe,
+	.open = pcapng_open,
+	.next = pcapng_next,
+	.close = pcapng_close,
+};

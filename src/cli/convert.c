@@ -169,8 +169,15 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	int rc;
 	for (;;) {
 		rc = nfm_source_next(src, &pkt, &err);
-		if (rc <= 0)
-			break;
+		if (rc != 1) {
+			if (rc != NFM_SOURCE_IDLE)
+				break; /* end of input or error */
+			/* No packet yet (a live source): let time pass. */
+			if (nfm_pipeline_advance(pl, pkt.ts_ns) ||
+			    atomic_load_explicit(stop, memory_order_relaxed))
+				break;
+			continue;
+		}
 		if (nfm_pipeline_frame(pl, &pkt))
 			break;
 		if ((++n & 1023) == 0) {

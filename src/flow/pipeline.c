@@ -109,7 +109,9 @@ struct nfm_pipeline {
 	uint64_t next_batch;
 	uint64_t frames;
 	int have_ts;
-	uint64_t newest;
+	uint64_t newest;          /* newest frame timestamp */
+	int have_clock;
+	uint64_t clock;           /* newest batch time published: where workers will be */
 	struct nfm_counters rc;   /* frames that never reach a worker, and global time */
 	int finished;
 
@@ -544,6 +546,10 @@ static void publish(struct nfm_pipeline *pl, int eof)
 {
 	struct slot *s = pl->fill;
 	s->eof = eof;
+	if (s->have_tick && (!pl->have_clock || s->tick > pl->clock)) {
+		pl->have_clock = 1;
+		pl->clock = s->tick;
+	}
 	unsigned started = 0;
 	for (unsigned w = 0; w < pl->nw; w++)
 		started += (unsigned)pl->w[w].started;
@@ -655,6 +661,28 @@ int nfm_pipeline_frame(struct nfm_pipeline *pl, const struct nfm_raw_packet *raw
 	}
 	if (++s->frames == BATCH)
 		publish(pl, 0);
+	return 0;
+}
+
+int nfm_pipeline_advance(struct nfm_pipeline *pl, uint64_t now_ns)
+{
+	int rc = get_stop(pl);
+	if (rc)
+		return rc;
+	uint64_t t = now_ns;
+	if (pl->have_ts && pl->newest > t)
+		t = pl->newest;
+	/* With no frame pending, the batches already handed on take every worker to
+	 * pl->clock (workers never go back): nothing to do unless time moves on. */
+	int pending = pl->fill && pl->fill->frames;
+	if (!pending && pl->have_clock && t <= pl->clock)
+		return 0;
+	if (!pl->fill)
+		take_slot(pl);
+	struct slot *s = pl->fill;
+	s->have_tick = 1;
+	s->tick = t;
+	publish(pl, 0);
 	return 0;
 }
 

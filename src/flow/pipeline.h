@@ -3,9 +3,10 @@
  * two addresses, so both directions and every fragment of a datagram meet in one shard);
  * a writer thread hands the finished flows to the sink, off the packet path.
  *
- * Output identity: frames travel in batches of a fixed number of frames; every worker
- * advances its clock to the batch's newest timestamp at the end of each batch, so a flow
- * ends in the same batch whatever the number of workers. The writer emits the flows that
+ * Output identity: frames travel in batches of a fixed number of frames (a batch ends
+ * early only where the caller lets time pass, nfm_pipeline_advance, which depends on the
+ * input alone); every worker advances its clock to the batch's newest timestamp at the
+ * end of each batch, so a flow ends in the same batch whatever the number of workers. The writer emits the flows that
  * ended in one batch in the order of their first packet, and the flows still open at
  * the end of the input in the order of their first packet. The records written are
  * therefore the same, in the same order, for any worker count as long as no flow is
@@ -53,6 +54,18 @@ struct nfm_pipeline *nfm_pipeline_new(const struct nfm_pipeline_config *cfg, nfm
 /* Decodes and queues one frame (its bytes are not kept). Returns 0, or the nonzero
  * value with which the sink or an allocation stopped the pipeline. */
 int nfm_pipeline_frame(struct nfm_pipeline *pl, const struct nfm_raw_packet *raw);
+/* Lets time pass without a frame: the input's clock is now now_ns (a live source's
+ * NFM_SOURCE_IDLE). The batch being filled is handed on at once, however few frames it
+ * holds (none too), with its time set to the newest of now_ns and every timestamp seen
+ * so far, so every worker moves its clock there (never back) and the flows due by then
+ * are written without waiting for more frames. That batch is one like any other (its
+ * flows are written in the order of their first packet), so the records still do not
+ * depend on the worker count; a capture read to its end without such calls gives the
+ * same output as before. A call that cannot change anything (no frame since the last
+ * batch, and a time not after the one that batch reached) returns at once. The capture
+ * time span and ts_backwards of the counters count frames only. Returns 0, or the
+ * nonzero value with which the sink or an allocation stopped the pipeline. */
+int nfm_pipeline_advance(struct nfm_pipeline *pl, uint64_t now_ns);
 /* True when max_flows is reached and all those flows are written (single worker). */
 int nfm_pipeline_done(struct nfm_pipeline *pl);
 /* Drains the queues, writes the flows still open when write_open is true, and stops the
