@@ -214,7 +214,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	o->packets += mcnt->packets;
 	o->evicted += mcnt->flows_by_reason[NFM_END_EVICTED];
 	if (o->report) {
-		const char *fmt = nfm_source_format(src) == NFM_CAPFMT_PCAPNG ? "pcapng" : "pcap";
+		const char *fmt = nfm_source_format_name(src);
 		const char *comp = nfm_source_compression(src) == NFM_COMP_GZIP ? "+gzip"
 				   : nfm_source_compression(src) == NFM_COMP_ZSTD ? "+zstd" : "";
 		char fmtbuf[32];

@@ -84,7 +84,7 @@ static size_t log_wait(struct sink_log *l, size_t n, long ms)
 
 static struct nfm_pipeline *new_pipeline(unsigned workers, struct sink_log *l)
 {
-	struct nfm_pipeline_config pc;
+	struct nfm_pipeline_config pc = { 0 };
 	nfm_meter_config_default(&pc.meter);
 	pc.meter.idle_timeout_ns = 5 * NS;
 	pc.workers = workers;
