@@ -27,6 +27,7 @@
 
 #include "capture/source.h"
 #include "feature/fields.h"
+#include "feature/modules.h"
 #include "flow/meter.h"
 #include "flow/record.h"
 
@@ -150,6 +151,13 @@ static void check_cell(const struct nfm_field *f, const struct nfm_value *v, con
 	case NFM_V_STR:
 		check(v->s != NULL);
 		break;
+	case NFM_V_ADDR: /* an address is never empty and never needs quoting */
+		check(len >= 2 && strspn(txt, "0123456789abcdef.:") == len);
+		break;
+	case NFM_V_PROTO:
+	case NFM_V_TCPFLAGS:
+		check(len > 0 && strspn(txt, "ABCDEFGHIJKLMNOPQRSTUVWXYZv0123456789|") == len);
+		break;
 	default:
 		abort();
 	}
@@ -179,7 +187,7 @@ static int sink(void *vctx, const struct nfm_flow_record *rec)
 		const struct nfm_field *f = c->cols.f[i];
 		struct nfm_value v;
 		memset(&v, 0, sizeof v);
-		f->get(&r, &v);
+		nfm_column_get(&c->cols, i, &r, &v);
 		char txt[512];
 		size_t n = nfm_value_format(&v, f->precision, txt, sizeof txt);
 		check(n < sizeof txt);
@@ -225,16 +233,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct ctx c;
 	memset(&c, 0, sizeof c);
-	nfm_columns_select(&c.cols, NFM_SET_BASE | NFM_SET_MERGE | NFM_SET_EXT);
+	/* Every column, the tunnel module's included, so module hooks run too. */
+	struct nfm_layout layout;
+	const struct nfm_module *mod = &nfm_mod_tunnel;
+	check(nfm_layout_build(&layout, &mod, 1, &err) == 0);
+	check(nfm_columns_select(&c.cols, NFM_SET_BASE | NFM_SET_MERGE | NFM_SET_EXT, &layout) == 0);
 	size_t nfields;
 	nfm_fields(&nfields);
-	check(c.cols.n == nfields && c.cols.n > 0);
+	check(c.cols.n == nfields + mod->nfields);
 
 	struct nfm_meter_config mc;
 	configure(&mc, fnv(data, size));
+	mc.layout = &layout;
 	c.max_active = mc.max_active_flows;
 	struct nfm_meter *m = nfm_meter_new(&mc, sink, &c);
 	if (!m) {
+		nfm_columns_free(&c.cols);
 		nfm_source_close(src);
 		return 0;
 	}
@@ -297,6 +311,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(k->flows_created <= mc.max_flows);
 
 	nfm_meter_free(m);
+	nfm_columns_free(&c.cols);
 	nfm_source_close(src);
 	free(c.row);
 	return 0;

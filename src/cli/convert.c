@@ -10,6 +10,7 @@
 #include "cli/msg.h"
 #include "export/exporter.h"
 #include "export/fanout.h"
+#include "feature/modules.h"
 #include "feature/fields.h"
 #include "flow/meter.h"
 #include "flow/pipeline.h"
@@ -17,6 +18,7 @@
 struct nfm_outputs {
 	const struct nfm_cli *cli;
 	const struct nfm_job *job;
+	struct nfm_layout layout; /* the feature modules the columns need */
 	struct nfm_columns cols;
 	struct nfm_outset *set;
 	struct nfm_fanout *fanout;
@@ -67,9 +69,19 @@ struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm
 	unsigned mask = NFM_SET_BASE;
 	if (with_source_column)
 		mask |= NFM_SET_MERGE;
-	if (cli->extended)
+	const struct nfm_module *mods[NFM_MAX_MODULES];
+	size_t nmods = 0;
+	if (cli->extended) {
 		mask |= NFM_SET_EXT;
-	nfm_columns_select(&o->cols, mask);
+		mods[nmods++] = &nfm_mod_tunnel;
+	}
+	if (nfm_layout_build(&o->layout, mods, nmods, &o->err) ||
+	    nfm_columns_select(&o->cols, mask, &o->layout)) {
+		nfm_msg("out of memory");
+		nfm_columns_free(&o->cols);
+		free(o);
+		return NULL;
+	}
 	o->set = nfm_outset_new(reg, job->ninputs == 1 ? job->inputs[0] : NULL);
 	if (o->set)
 		o->fanout = nfm_fanout_new(o->set, job->report_base != NULL);
@@ -153,6 +165,7 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	}
 	struct nfm_pipeline_config pc = { .meter = cli->meter, .workers = workers,
 					  .encode = encode_row, .emit = emit_row, .ctx = o };
+	pc.meter.layout = &o->layout;
 	struct nfm_pipeline *pl = nfm_pipeline_new(&pc, NULL, NULL);
 	if (!pl) {
 		nfm_source_close(src);
@@ -273,6 +286,7 @@ int nfm_outputs_close(struct nfm_outputs *o, bool commit)
 			cli->split ? "_<protocol>.*" : "", secs, rate / 1e6, ev);
 	}
 	nfm_report_free(o->report);
+	nfm_columns_free(&o->cols);
 	free(o);
 	return commit ? rc : 0;
 }

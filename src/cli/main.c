@@ -18,6 +18,7 @@
 #include "cli/options.h"
 #include "cli/plan.h"
 #include "feature/fields.h"
+#include "feature/modules.h"
 
 #ifndef NFM_VERSION
 #define NFM_VERSION "1.0.0"
@@ -214,15 +215,24 @@ static int run_batch(struct run *r)
 	return failed || damaged ? NFM_EXIT_PARTIAL : NFM_EXIT_OK;
 }
 
-static void list_columns(FILE *fp)
+static void list_fields(FILE *fp, const struct nfm_field *f, size_t n)
 {
-	size_t n;
-	const struct nfm_field *f = nfm_fields(&n);
 	for (size_t i = 0; i < n; i++) {
 		const char *set = (f[i].set & NFM_SET_BASE) ? "" : (f[i].set & NFM_SET_MERGE) ? " [--merge]" : " [--extended]";
 		fprintf(fp, "%-24s %-10s %s%s\n", f[i].name, f[i].unit && *f[i].unit ? f[i].unit : "-",
 			f[i].desc, set);
 	}
+}
+
+/* The engine's columns, then each feature module's. */
+static void list_columns(FILE *fp)
+{
+	size_t n;
+	const struct nfm_field *f = nfm_fields(&n);
+	list_fields(fp, f, n);
+	const struct nfm_module *m;
+	for (size_t i = 0; (m = nfm_module_at(i)); i++)
+		list_fields(fp, m->fields, m->nfields);
 }
 
 static int run(struct run *r)

@@ -111,7 +111,7 @@ static int csv_encode(const void *state, const struct nfm_flow_record *rec, stru
 		const struct nfm_field *f = st->cols->f[i];
 		if (i && add_char(row, ','))
 			return -1;
-		f->get(rec, &v);
+		nfm_column_get(st->cols, i, rec, &v);
 		if (v.type == NFM_V_NULL)
 			continue;
 		if (v.type == NFM_V_STR) {

@@ -54,7 +54,7 @@ static int json_encode(const void *state, const struct nfm_flow_record *rec, str
 		rc = add_bytes(row, st->keys + st->key_off[i], st->key_off[i + 1] - st->key_off[i]);
 		if (rc)
 			break;
-		f->get(rec, &v);
+		nfm_column_get(st->cols, i, rec, &v);
 		char *d;
 		switch (v.type) {
 		case NFM_V_NULL:
@@ -66,7 +66,10 @@ static int json_encode(const void *state, const struct nfm_flow_record *rec, str
 		case NFM_V_STR:
 			rc = add_string(row, v.s ? v.s : "");
 			break;
-		case NFM_V_TIME: /* digits and punctuation only: nothing to escape */
+		case NFM_V_TIME: /* digits, letters and punctuation only: nothing to escape */
+		case NFM_V_ADDR:
+		case NFM_V_PROTO:
+		case NFM_V_TCPFLAGS:
 			if (!(d = (char *)nfm_buf_room(row, JSON_NUM_ROOM)))
 				return -1;
 			d[0] = '"';

@@ -19,6 +19,7 @@ struct preview_state {
 	FILE *fp;
 	struct nfm_outfile *out;
 	const struct nfm_field *f[NCOLS];
+	struct nfm_columns cols;  /* the same fields, for nfm_column_get */
 	uint64_t max_rows, n;
 	struct nfm_buf rows;        /* the kept rows, back to back */
 };
@@ -34,7 +35,7 @@ static int preview_encode(const void *state, const struct nfm_flow_record *rec,
 	const struct preview_state *st = state;
 	struct nfm_value v;
 	for (size_t c = 0; c < NCOLS; c++) {
-		st->f[c]->get(rec, &v);
+		nfm_column_get(&st->cols, c, rec, &v);
 		char *d = (char *)nfm_buf_room(row, sizeof v.buf + 64);
 		if (!d)
 			return -1;
@@ -127,6 +128,7 @@ static int preview_close(void *state, struct nfm_error *err)
 	}
 	free(line);
 	nfm_buf_free(&st->rows);
+	nfm_columns_free(&st->cols);
 	free(st);
 	return rc;
 }
@@ -137,6 +139,7 @@ static void preview_abort(void *state)
 	if (st) {
 		nfm_outfile_discard(st->out);
 		nfm_buf_free(&st->rows);
+		nfm_columns_free(&st->cols);
 	}
 	free(st);
 }
@@ -149,13 +152,16 @@ static int preview_open(void **state, const struct nfm_export_dest *dest,
 	if (!st)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "preview: out of memory");
 	for (size_t c = 0; c < NCOLS; c++)
-		if (!(st->f[c] = nfm_field_find(preview_names[c]))) {
+		if (!(st->f[c] = nfm_field_find(preview_names[c])) ||
+		    nfm_columns_add(&st->cols, st->f[c], SIZE_MAX)) {
+			nfm_columns_free(&st->cols);
 			free(st);
 			return nfm_error_set(err, NFM_ERR_INVALID, "preview: no column %s",
 					     preview_names[c]);
 		}
 	int rc = nfm_outset_create(dest->set, dest->path, NFM_OUT_STREAM, &st->out, err);
 	if (rc) {
+		nfm_columns_free(&st->cols);
 		free(st);
 		return rc;
 	}

@@ -494,13 +494,17 @@ static int xlsx_encode(const void *state, const struct nfm_flow_record *rec, str
 	struct nfm_value v;
 	for (size_t i = 0; i < st->cols->n; i++) {
 		const struct nfm_field *f = st->cols->f[i];
-		f->get(rec, &v);
+		nfm_column_get(st->cols, i, rec, &v);
 		int rc = 0;
 		if (v.type == NFM_V_NULL)
 			continue;
 		if (v.type == NFM_V_STR) {
 			if (v.s && *v.s)
 				rc = text_cell(row, st->ref[i], v.s, false);
+		} else if (v.type == NFM_V_ADDR || v.type == NFM_V_PROTO || v.type == NFM_V_TCPFLAGS) {
+			char text[64];
+			nfm_value_format(&v, f->precision, text, sizeof text);
+			rc = text_cell(row, st->ref[i], text, false);
 		} else {
 			rc = value_cell(row, st->ref[i], &v, f);
 		}

@@ -6,10 +6,14 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "decode/decode.h"
+#include "flow/module.h"
 #include "util/fmt.h"
+
+#define NFM_UNUSED __attribute__((unused)) /* accessors of engine fields get no state */
 
 /* ---- small value setters ---- */
 
@@ -171,7 +175,7 @@ const char *nfm_addr_format(uint8_t l3, const uint8_t addr[16], char *buf, size_
 
 /* ---- accessors ---- */
 
-static void get_flow_id(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_flow_id(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	/* At most 2 * (1 + 45 + 1 + 6) + 5 + 1 + 6 + 11 = 129 bytes: well inside buf. */
 	char pb[8];
@@ -209,17 +213,28 @@ static void get_flow_id(const struct nfm_flow_record *r, struct nfm_value *v)
 	v_str(v, v->buf);
 }
 
-static void get_src_ip(const struct nfm_flow_record *r, struct nfm_value *v)
+static void v_addr(struct nfm_value *v, uint8_t l3, const uint8_t addr[16])
 {
-	v_str(v, nfm_addr_format(r->l3, r->src, v->buf, sizeof v->buf));
+	if (l3 != NFM_L3_IPV4 && l3 != NFM_L3_IPV6 && l3 != NFM_L3_ARP) {
+		v_null(v);
+		return;
+	}
+	v->type = NFM_V_ADDR;
+	v->l3 = l3;
+	memcpy(v->addr, addr, 16);
 }
 
-static void get_dst_ip(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_src_ip(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_str(v, nfm_addr_format(r->l3, r->dst, v->buf, sizeof v->buf));
+	v_addr(v, r->l3, r->src);
 }
 
-static void get_src_port(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_dst_ip(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
+{
+	v_addr(v, r->l3, r->dst);
+}
+
+static void get_src_port(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	if (r->l3 == NFM_L3_ARP)
 		v_null(v);
@@ -227,7 +242,7 @@ static void get_src_port(const struct nfm_flow_record *r, struct nfm_value *v)
 		v_u64(v, r->src_port);
 }
 
-static void get_dst_port(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_dst_port(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	if (r->l3 == NFM_L3_ARP)
 		v_null(v);
@@ -235,47 +250,49 @@ static void get_dst_port(const struct nfm_flow_record *r, struct nfm_value *v)
 		v_u64(v, r->dst_port);
 }
 
-static void get_protocol(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_protocol(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_str(v, nfm_proto_name(r->l3, r->ip_proto, v->buf, sizeof v->buf));
+	v->type = NFM_V_PROTO;
+	v->l3 = r->l3;
+	v->u = r->ip_proto;
 }
 
-static void get_start_time(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_start_time(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_time(v, r->first_ns);
 }
 
-static void get_end_time(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_end_time(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_time(v, r->last_ns);
 }
 
-static void get_duration(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_duration(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_f64(v, duration_s(r));
 }
 
-static void get_total_packets(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_total_packets(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, total_pkts(r));
 }
 
-static void get_fwd_packets(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_fwd_packets(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, r->pkts[NFM_FWD]);
 }
 
-static void get_bwd_packets(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_bwd_packets(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, r->pkts[NFM_BWD]);
 }
 
-static void get_is_bidir(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_is_bidir(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_bool(v, r->pkts[NFM_BWD] > 0);
 }
 
-static void get_fb_ratio(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_fb_ratio(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	if (r->pkts[NFM_BWD] == 0)
 		v_null(v);
@@ -283,125 +300,124 @@ static void get_fb_ratio(const struct nfm_flow_record *r, struct nfm_value *v)
 		v_f64(v, safe_div((double)r->pkts[NFM_FWD], (double)r->pkts[NFM_BWD]));
 }
 
-static void get_total_bytes(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_total_bytes(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, total_bytes(r));
 }
 
-static void get_fwd_bytes(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_fwd_bytes(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, r->bytes[NFM_FWD]);
 }
 
-static void get_bwd_bytes(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_bwd_bytes(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, r->bytes[NFM_BWD]);
 }
 
-static void get_total_payload(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_total_payload(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, r->payload[0] + r->payload[1]);
 }
 
-static void get_fwd_payload(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_fwd_payload(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, r->payload[NFM_FWD]);
 }
 
-static void get_bwd_payload(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_bwd_payload(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, r->payload[NFM_BWD]);
 }
 
-static void get_pps(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_pps(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_f64(v, safe_div((double)total_pkts(r), duration_s(r)));
 }
 
-static void get_bps(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_bps(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_f64(v, safe_div((double)total_bytes(r), duration_s(r)));
 }
 
-static void get_min_size(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_min_size(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, total_pkts(r) ? r->min_len : 0);
 }
 
-static void get_max_size(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_max_size(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, total_pkts(r) ? r->max_len : 0);
 }
 
-static void get_avg_size(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_avg_size(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_f64(v, safe_div((double)total_bytes(r), (double)total_pkts(r)));
 }
 
-static void get_avg_iat(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_avg_iat(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	uint64_t n = total_pkts(r);
 	v_f64(v, n < 2 ? 0.0 : safe_div((double)r->iat_sum_ns, (double)(n - 1)) / 1e6);
 }
 
-static void get_min_iat(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_min_iat(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_f64(v, total_pkts(r) < 2 ? 0.0 : (double)r->iat_min_ns / 1e6);
 }
 
-static void get_max_iat(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_max_iat(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_f64(v, total_pkts(r) < 2 ? 0.0 : (double)r->iat_max_ns / 1e6);
 }
 
-static void get_tcp_flags(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_tcp_flags(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	static const struct {
-		uint8_t bit;
-		const char *name;
-	} order[] = {
-		{ NFM_TCP_FIN, "FIN" }, { NFM_TCP_SYN, "SYN" }, { NFM_TCP_RST, "RST" },
-		{ NFM_TCP_PSH, "PSH" }, { NFM_TCP_ACK, "ACK" }, { NFM_TCP_URG, "URG" },
-		{ NFM_TCP_ECE, "ECE" }, { NFM_TCP_CWR, "CWR" },
-	};
 	if (!is_tcp(r) || r->tcp_flags == 0) {
 		v_null(v);
 		return;
 	}
-	size_t n = 0;
-	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-		if (!(r->tcp_flags & order[i].bit))
-			continue;
-		if (n)
-			v->buf[n++] = '|';
-		memcpy(v->buf + n, order[i].name, 3);
-		n += 3;
-	}
-	v->buf[n] = '\0';
-	v_str(v, v->buf);
+	v->type = NFM_V_TCPFLAGS;
+	v->u = r->tcp_flags;
 }
 
-static void get_syn(const struct nfm_flow_record *r, struct nfm_value *v)
+/* FIN|SYN|RST|PSH|ACK|URG|ECE|CWR order; returns the length (at most 31). */
+static size_t put_tcp_flags(char *d, unsigned flags)
+{
+	static const char names[8][4] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR" };
+	size_t n = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		if (!(flags & (1u << i)))
+			continue;
+		if (n)
+			d[n++] = '|';
+		memcpy(d + n, names[i], 3);
+		n += 3;
+	}
+	return n;
+}
+
+static void get_syn(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, is_tcp(r) ? r->syn_count : 0);
 }
 
-static void get_fin(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_fin(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, is_tcp(r) ? r->fin_count : 0);
 }
 
-static void get_rst(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_rst(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, is_tcp(r) ? r->rst_count : 0);
 }
 
-static void get_ack(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_ack(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, is_tcp(r) ? r->ack_count : 0);
 }
 
-static void get_conn_state(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_conn_state(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	if (!is_tcp(r))
 		v_null(v);
@@ -409,17 +425,17 @@ static void get_conn_state(const struct nfm_flow_record *r, struct nfm_value *v)
 		v_str(v, nfm_conn_state_name(r->conn_state));
 }
 
-static void get_source_file(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_source_file(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_str(v, r->source_file);
 }
 
-static void get_ip_version(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_ip_version(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_u64(v, r->l3 == NFM_L3_IPV4 ? 4 : r->l3 == NFM_L3_IPV6 ? 6 : 0);
 }
 
-static void get_vlan_id(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_vlan_id(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	if (r->has_vlan)
 		v_u64(v, r->vlan_id);
@@ -427,41 +443,9 @@ static void get_vlan_id(const struct nfm_flow_record *r, struct nfm_value *v)
 		v_null(v);
 }
 
-static void get_end_reason(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_end_reason(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	v_str(v, nfm_end_reason_name(r->end_reason));
-}
-
-static void get_tunnel_type(const struct nfm_flow_record *r, struct nfm_value *v)
-{
-	if (r->tunnel_type == NFM_TUNNEL_NONE)
-		v_null(v);
-	else
-		v_str(v, nfm_tunnel_name((enum nfm_tunnel_type)r->tunnel_type));
-}
-
-static void get_tunnel_src(const struct nfm_flow_record *r, struct nfm_value *v)
-{
-	if (r->tunnel_type == NFM_TUNNEL_NONE)
-		v_null(v);
-	else
-		v_str(v, nfm_addr_format(r->tunnel_l3, r->tunnel_src, v->buf, sizeof v->buf));
-}
-
-static void get_tunnel_dst(const struct nfm_flow_record *r, struct nfm_value *v)
-{
-	if (r->tunnel_type == NFM_TUNNEL_NONE)
-		v_null(v);
-	else
-		v_str(v, nfm_addr_format(r->tunnel_l3, r->tunnel_dst, v->buf, sizeof v->buf));
-}
-
-static void get_tunnel_id(const struct nfm_flow_record *r, struct nfm_value *v)
-{
-	if (r->tunnel_type == NFM_TUNNEL_NONE)
-		v_null(v);
-	else
-		v_u64(v, r->tunnel_id);
 }
 
 /* ---- the table ---- */
@@ -474,14 +458,17 @@ static void get_tunnel_id(const struct nfm_flow_record *r, struct nfm_value *v)
 #define F NFM_V_F64
 #define BO NFM_V_BOOL
 #define T NFM_V_TIME
+#define A NFM_V_ADDR
+#define P NFM_V_PROTO
+#define TF NFM_V_TCPFLAGS
 
 static const struct nfm_field fields[] = {
 	{ "flow_id", S, 0, B, "", "Flow identity: \"SRC:SPORT <-> DST:DPORT PROTO\" (IPv6 addresses in brackets), \" vlan=ID\" appended when tagged; ARP: \"SRC <-> DST ARP\"", get_flow_id },
-	{ "src_ip", S, 0, B, "", "Initiator address (IPv4 dotted, IPv6 RFC 5952; ARP: sender protocol address)", get_src_ip },
-	{ "dst_ip", S, 0, B, "", "Responder address (ARP: target protocol address)", get_dst_ip },
+	{ "src_ip", A, 0, B, "", "Initiator address (IPv4 dotted, IPv6 RFC 5952; ARP: sender protocol address)", get_src_ip },
+	{ "dst_ip", A, 0, B, "", "Responder address (ARP: target protocol address)", get_dst_ip },
 	{ "src_port", U, 0, B, "", "Initiator port (ICMP echo: identifier; other ICMP: type); empty for ARP", get_src_port },
 	{ "dst_port", U, 0, B, "", "Responder port (ICMP echo: identifier; other ICMP: code); empty for ARP", get_dst_port },
-	{ "protocol", S, 0, B, "", "TCP, UDP, ICMP, ICMPv6, SCTP, ARP, or the IP protocol number", get_protocol },
+	{ "protocol", P, 0, B, "", "TCP, UDP, ICMP, ICMPv6, SCTP, ARP, or the IP protocol number", get_protocol },
 	{ "start_time", T, 0, B, "UTC", "Timestamp of the first packet, ISO 8601 UTC with microseconds", get_start_time },
 	{ "end_time", T, 0, B, "UTC", "Timestamp of the last packet, ISO 8601 UTC with microseconds", get_end_time },
 	{ "duration_seconds", F, 6, B, "s", "end_time - start_time; 0 for a one-packet flow", get_duration },
@@ -504,7 +491,7 @@ static const struct nfm_field fields[] = {
 	{ "avg_inter_arrival_ms", F, 3, B, "ms", "Mean gap between consecutive packets (both directions); 0 for a one-packet flow", get_avg_iat },
 	{ "min_inter_arrival_ms", F, 3, B, "ms", "Smallest gap between consecutive packets; 0 for a one-packet flow", get_min_iat },
 	{ "max_inter_arrival_ms", F, 3, B, "ms", "Largest gap between consecutive packets; 0 for a one-packet flow", get_max_iat },
-	{ "tcp_flags", S, 0, B, "", "TCP flags seen in any packet, in the order FIN|SYN|RST|PSH|ACK|URG|ECE|CWR; empty when none or not TCP", get_tcp_flags },
+	{ "tcp_flags", TF, 0, B, "", "TCP flags seen in any packet, in the order FIN|SYN|RST|PSH|ACK|URG|ECE|CWR; empty when none or not TCP", get_tcp_flags },
 	{ "syn_count", U, 0, B, "packets", "TCP packets with SYN set; 0 for other protocols", get_syn },
 	{ "fin_count", U, 0, B, "packets", "TCP packets with FIN set; 0 for other protocols", get_fin },
 	{ "rst_count", U, 0, B, "packets", "TCP packets with RST set; 0 for other protocols", get_rst },
@@ -514,10 +501,6 @@ static const struct nfm_field fields[] = {
 	{ "ip_version", U, 0, X, "", "4 or 6; 0 for ARP", get_ip_version },
 	{ "vlan_id", U, 0, X, "", "Outermost VLAN id; empty when untagged", get_vlan_id },
 	{ "end_reason", S, 0, X, "", "Why the flow was written: idle, active, tcp_close, tcp_reset, tcp_reuse, evicted, eof", get_end_reason },
-	{ "tunnel_type", S, 0, X, "", "Outermost tunnel kind; empty when not tunnelled", get_tunnel_type },
-	{ "tunnel_src", S, 0, X, "", "Outer source address of the outermost tunnel; empty when not tunnelled", get_tunnel_src },
-	{ "tunnel_dst", S, 0, X, "", "Outer destination address of the outermost tunnel; empty when not tunnelled", get_tunnel_dst },
-	{ "tunnel_id", U, 0, X, "", "Tunnel identifier (GRE key, VNI, TEID, ...); empty when not tunnelled", get_tunnel_id },
 };
 
 #undef B
@@ -528,6 +511,9 @@ static const struct nfm_field fields[] = {
 #undef F
 #undef BO
 #undef T
+#undef A
+#undef P
+#undef TF
 
 const struct nfm_field *nfm_fields(size_t *count)
 {
@@ -546,12 +532,89 @@ const struct nfm_field *nfm_field_find(const char *name)
 	return NULL;
 }
 
-void nfm_columns_select(struct nfm_columns *cols, unsigned mask)
+int nfm_columns_add(struct nfm_columns *cols, const struct nfm_field *f, size_t off)
+{
+	if (cols->n == cols->cap) {
+		size_t cap = cols->cap ? cols->cap * 2 : 64;
+		const struct nfm_field **nf = realloc(cols->f, cap * sizeof *nf);
+		if (!nf)
+			return NFM_ERR_NOMEM;
+		cols->f = nf;
+		size_t *no = realloc(cols->off, cap * sizeof *no);
+		if (!no)
+			return NFM_ERR_NOMEM;
+		cols->off = no;
+		cols->cap = cap;
+	}
+	cols->f[cols->n] = f;
+	cols->off[cols->n++] = off;
+	return 0;
+}
+
+void nfm_columns_free(struct nfm_columns *cols)
+{
+	free(cols->f);
+	free(cols->off);
+	memset(cols, 0, sizeof *cols);
+}
+
+int nfm_columns_select(struct nfm_columns *cols, unsigned mask, const struct nfm_layout *layout)
 {
 	cols->n = 0;
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0] && cols->n < NFM_MAX_COLUMNS; i++)
-		if (fields[i].set & mask)
-			cols->f[cols->n++] = &fields[i];
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if ((fields[i].set & mask) && nfm_columns_add(cols, &fields[i], SIZE_MAX))
+			return NFM_ERR_NOMEM;
+	for (size_t m = 0; layout && m < layout->n; m++) {
+		const struct nfm_module *mod = layout->mod[m];
+		for (size_t i = 0; i < mod->nfields; i++)
+			if ((mod->fields[i].set & mask) &&
+			    nfm_columns_add(cols, &mod->fields[i], layout->off[m]))
+				return NFM_ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* The field named name (n bytes) of the engine or of a module of layout. */
+static const struct nfm_field *find_any(const char *name, size_t n, const struct nfm_layout *layout,
+					size_t *off)
+{
+	*off = SIZE_MAX;
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (strlen(fields[i].name) == n && strncmp(fields[i].name, name, n) == 0)
+			return &fields[i];
+	for (size_t m = 0; layout && m < layout->n; m++) {
+		const struct nfm_module *mod = layout->mod[m];
+		for (size_t i = 0; i < mod->nfields; i++)
+			if (strlen(mod->fields[i].name) == n &&
+			    strncmp(mod->fields[i].name, name, n) == 0) {
+				*off = layout->off[m];
+				return &mod->fields[i];
+			}
+	}
+	return NULL;
+}
+
+int nfm_columns_parse(struct nfm_columns *cols, const char *list, const struct nfm_layout *layout,
+		      struct nfm_error *err)
+{
+	cols->n = 0;
+	for (const char *p = list;;) {
+		size_t n = strcspn(p, ",");
+		size_t off;
+		const struct nfm_field *f = find_any(p, n, layout, &off);
+		if (!f) {
+			nfm_columns_free(cols);
+			return nfm_error_set(err, NFM_ERR_INVALID, "unknown column '%.*s'", (int)n, p);
+		}
+		if (nfm_columns_add(cols, f, off)) {
+			nfm_columns_free(cols);
+			return nfm_error_set(err, NFM_ERR_NOMEM, "out of memory");
+		}
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	return 0;
 }
 
 /* ---- formatting ---- */
@@ -611,6 +674,19 @@ size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, siz
 	case NFM_V_TIME:
 		n = nfm_fmt_time(d, v->u);
 		break;
+	case NFM_V_ADDR: {
+		char a[48];
+		return nfm_fmt_store(buf, cap, a, put_addr(a, v->l3, v->addr));
+	}
+	case NFM_V_PROTO: {
+		char pb[8];
+		const char *name = nfm_proto_name(v->l3, (uint8_t)v->u, pb, sizeof pb);
+		return nfm_fmt_store(buf, cap, name, strlen(name));
+	}
+	case NFM_V_TCPFLAGS: {
+		char f[32];
+		return nfm_fmt_store(buf, cap, f, put_tcp_flags(f, (unsigned)v->u));
+	}
 	case NFM_V_NULL:
 	default:
 		buf[0] = '\0';

@@ -1,6 +1,10 @@
 /* The field table: one list of output columns (name, type, description, accessor) that
  * drives the CSV header, JSON keys, XLSX columns, the preview, --help and the column
- * reference. Adding a column is one line in fields.c plus what it reads. */
+ * reference. The engine's columns are in fields.c; a feature module (flow/module.h)
+ * brings its own, whose accessors also receive the module's per-flow state. Values are
+ * typed (addresses, protocol numbers, ports, flags, counters, times), so binary
+ * exporters read the same table as the text ones; only a text exporter turns them into
+ * characters (nfm_value_format). */
 #ifndef NFM_FEATURE_FIELDS_H
 #define NFM_FEATURE_FIELDS_H
 
@@ -9,6 +13,7 @@
 #include <stdint.h>
 
 #include "flow/record.h"
+#include "util/err.h"
 
 enum nfm_value_type {
 	NFM_V_NULL = 0, /* no value (e.g. a ratio with no backward packets): empty / null */
@@ -17,10 +22,15 @@ enum nfm_value_type {
 	NFM_V_F64,      /* finite; printed with the field's precision */
 	NFM_V_BOOL,
 	NFM_V_TIME,     /* .u = nanoseconds since the epoch, printed as ISO 8601 UTC */
+	NFM_V_ADDR,     /* .addr, .l3: an IPv4 (also ARP) or IPv6 address, printed RFC 5952 */
+	NFM_V_PROTO,    /* .u = IP protocol number, .l3: printed TCP, UDP, ..., ARP, or the number */
+	NFM_V_TCPFLAGS, /* .u = TCP flag bits (FIN 0x01 ... CWR 0x80), printed FIN|SYN|... */
 };
 
 struct nfm_value {
 	enum nfm_value_type type;
+	uint8_t l3;       /* NFM_V_ADDR, NFM_V_PROTO */
+	uint8_t addr[16]; /* NFM_V_ADDR */
 	uint64_t u;
 	double f;
 	bool b;
@@ -42,22 +52,54 @@ struct nfm_field {
 	unsigned set;             /* enum nfm_field_set */
 	const char *unit;
 	const char *desc;
-	void (*get)(const struct nfm_flow_record *r, struct nfm_value *out);
+	/* state: the module's per-flow state for a module's field; NULL for the engine's. */
+	void (*get)(const struct nfm_flow_record *r, const void *state, struct nfm_value *out);
 };
 
-/* The whole table, in output order. Read-only. */
+struct nfm_layout;
+
+/* The engine's table, in output order. Read-only. */
 const struct nfm_field *nfm_fields(size_t *count);
+/* An engine field by name, or NULL. */
 const struct nfm_field *nfm_field_find(const char *name);
 
-/* An ordered selection of columns. */
-#define NFM_MAX_COLUMNS 96
+/* An ordered selection of columns, of any length. off[i] is where field i's module state
+ * lies in a record's module area (SIZE_MAX for the engine's fields). Start from
+ * { 0 }; selecting again replaces the columns; nfm_columns_free releases them. */
 struct nfm_columns {
-	const struct nfm_field *f[NFM_MAX_COLUMNS];
-	size_t n;
+	const struct nfm_field **f;
+	size_t *off;
+	size_t n, cap;
 };
 
-/* Selects every field whose set intersects mask, in table order. */
-void nfm_columns_select(struct nfm_columns *cols, unsigned mask);
+/* Every engine field whose set intersects mask, in table order, then the fields of each
+ * module of layout (may be NULL) whose set intersects mask, in module order. Returns 0,
+ * or NFM_ERR_NOMEM. */
+int nfm_columns_select(struct nfm_columns *cols, unsigned mask, const struct nfm_layout *layout);
+/* The columns named in list ("a,b,c"), engine or module (layout) fields; an unknown
+ * name is an error (NFM_ERR_INVALID, naming it). */
+int nfm_columns_parse(struct nfm_columns *cols, const char *list, const struct nfm_layout *layout,
+		      struct nfm_error *err);
+/* Appends one field (off: its module state's offset, or SIZE_MAX). */
+int nfm_columns_add(struct nfm_columns *cols, const struct nfm_field *f, size_t off);
+void nfm_columns_free(struct nfm_columns *cols);
+
+/* The value of column i for r. A module's field reads nothing when r carries no module
+ * state (NULL value). */
+static inline void nfm_column_get(const struct nfm_columns *c, size_t i,
+				  const struct nfm_flow_record *r, struct nfm_value *v)
+{
+	const void *state = NULL;
+	if (c->off[i] != SIZE_MAX) {
+		if (!r->modules) {
+			v->type = NFM_V_NULL;
+			v->s = NULL;
+			return;
+		}
+		state = r->modules + c->off[i];
+	}
+	c->f[i]->get(r, state, v);
+}
 
 /* Formats a value as text (CSV cell / preview / JSON number): integers in decimal,
  * doubles with `precision` decimals, booleans as True/False (as the original Python
@@ -72,5 +114,11 @@ const char *nfm_conn_state_name(unsigned state);     /* "" for NONE */
 const char *nfm_end_reason_name(unsigned reason);
 /* Address to text (IPv4 dotted, IPv6 RFC 5952). */
 const char *nfm_addr_format(uint8_t l3, const uint8_t addr[16], char *buf, size_t cap);
+/* True for values whose text never needs quoting or escaping in CSV or JSON (numbers,
+ * times, addresses, protocol names, flag names). */
+static inline bool nfm_value_is_plain(enum nfm_value_type t)
+{
+	return t != NFM_V_STR && t != NFM_V_NULL;
+}
 
 #endif

@@ -174,11 +174,6 @@ static void flow_record(const struct nfm_meter *m, struct nfm_flow *f, struct nf
 	r->fin_count = st->fin_count;
 	r->rst_count = st->rst_count;
 	r->ack_count = st->ack_count;
-	r->tunnel_type = f->cold.tunnel_type;
-	r->tunnel_l3 = f->cold.tunnel_l3;
-	memcpy(r->tunnel_src, f->cold.tunnel_src, 16);
-	memcpy(r->tunnel_dst, f->cold.tunnel_dst, 16);
-	r->tunnel_id = f->cold.tunnel_id;
 	r->seq = f->cold.seq;
 	r->modules = m->layout.n ? nfm_flow_modules(f) : NULL;
 }
@@ -298,13 +293,6 @@ static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_
 				 (p->tcp_flags & (NFM_TCP_SYN | NFM_TCP_ACK)) ==
 					 (NFM_TCP_SYN | NFM_TCP_ACK));
 	f->fwd_is_a = (uint8_t)(initiator_is_src ? src_is_a : !src_is_a);
-	f->cold.tunnel_type = p->tunnel_type;
-	f->cold.tunnel_l3 = p->tunnel_l3;
-	if (p->tunnel_type) {
-		memcpy(f->cold.tunnel_src, p->tunnel_src, 16);
-		memcpy(f->cold.tunnel_dst, p->tunnel_dst, 16);
-		f->cold.tunnel_id = p->tunnel_id;
-	}
 	f->st.first_ns = f->st.last_ns = p->ts_ns;
 	f->cold.seq = p->pkt_index ? p->pkt_index : ++m->seq;
 	f->lru_time = f->born_time = m->now;

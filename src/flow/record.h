@@ -62,11 +62,6 @@ struct nfm_flow_record {
 	uint32_t syn_count, fin_count, rst_count, ack_count; /* packets with the flag set */
 	uint32_t fin_seq[2];      /* engine-private: sequence number of each side's FIN */
 
-	/* Outermost tunnel (all zero when not tunnelled). */
-	uint8_t tunnel_type, tunnel_l3;
-	uint8_t tunnel_src[16], tunnel_dst[16];
-	uint32_t tunnel_id;
-
 	uint64_t seq;             /* creation order within the input, from 1 */
 	const char *source_file;  /* input name, for --merge output; not owned */
 	const uint8_t *modules;   /* the flow's feature-module states (flow/module.h), or NULL;

@@ -45,13 +45,10 @@ struct nfm_flow_stats {
 	uint8_t pad[6];
 };
 
-/* What is set once when a flow starts and read only when it is written. */
+/* What is set once when a flow starts and read only when it is written (the tunnel
+ * columns are a feature module: feature/mod_tunnel.c). */
 struct nfm_flow_cold {
 	uint64_t seq;              /* creation order (first packet's position in the input) */
-	uint32_t tunnel_id;
-	uint8_t tunnel_type, tunnel_l3;
-	uint8_t pad[2];
-	uint8_t tunnel_src[16], tunnel_dst[16];
 };
 
 /* One tracked flow: the key, timers, list links and counters that packets touch come

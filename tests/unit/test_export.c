@@ -16,6 +16,7 @@
 
 #include "decode/decode.h"
 #include "export/exporter.h"
+#include "feature/modules.h"
 #include "feature/fields.h"
 #include "nfm_test.h"
 #include "pycheck.h"
@@ -66,26 +67,45 @@ static struct nfm_flow_record v4rec(uint8_t proto, uint32_t src, uint16_t sp, ui
 	return r;
 }
 
-/* Formats field `name` of r (NULL -> ""). */
-static const char *fv(const struct nfm_flow_record *r, const char *name, char *buf, size_t cap)
+/* The layout of the modules whose columns the tests read (the tunnel columns). */
+static const struct nfm_layout *test_layout(void)
 {
-	const struct nfm_field *f = nfm_field_find(name);
-	if (!f)
-		return "<no such field>";
+	static struct nfm_layout lay; /* test-only: built once, read-only afterwards */
+	if (!lay.n) {
+		const struct nfm_module *m = &nfm_mod_tunnel;
+		nfm_layout_build(&lay, &m, 1, NULL);
+	}
+	return &lay;
+}
+
+/* The value of column `name` of r (engine or module column). */
+static struct nfm_value fval(const struct nfm_flow_record *r, const char *name, int *prec)
+{
 	struct nfm_value v;
 	memset(&v, 0, sizeof v);
-	f->get(r, &v);
-	nfm_value_format(&v, f->precision, buf, cap);
+	struct nfm_columns c = { 0 };
+	struct nfm_error err;
+	if (nfm_columns_parse(&c, name, test_layout(), &err) == 0) {
+		nfm_column_get(&c, 0, r, &v);
+		*prec = c.f[0]->precision;
+	}
+	nfm_columns_free(&c);
+	return v;
+}
+
+/* Formats column `name` of r (NULL -> ""). */
+static const char *fv(const struct nfm_flow_record *r, const char *name, char *buf, size_t cap)
+{
+	int prec = 0;
+	struct nfm_value v = fval(r, name, &prec);
+	nfm_value_format(&v, prec, buf, cap);
 	return buf;
 }
 
 static enum nfm_value_type ftype(const struct nfm_flow_record *r, const char *name)
 {
-	const struct nfm_field *f = nfm_field_find(name);
-	struct nfm_value v;
-	memset(&v, 0, sizeof v);
-	f->get(r, &v);
-	return v.type;
+	int prec;
+	return fval(r, name, &prec).type;
 }
 
 static char *read_all(const char *path, size_t *len)
@@ -334,31 +354,49 @@ static bool json_valid(const char *doc)
 
 NFM_TEST(test_base_names)
 {
-	struct nfm_columns cols;
-	nfm_columns_select(&cols, NFM_SET_BASE);
+	struct nfm_columns cols = { 0 };
+	nfm_columns_select(&cols, NFM_SET_BASE, NULL);
 	CHECK_EQ_U(cols.n, 34);
 	for (size_t i = 0; i < 34 && i < cols.n; i++)
 		CHECK_STR(cols.f[i]->name, base34[i]);
+	nfm_columns_free(&cols);
 
-	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE);
+	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE, NULL);
 	CHECK_EQ_U(cols.n, 35);
 	CHECK_STR(cols.f[34]->name, "source_file");
+	nfm_columns_free(&cols);
 
-	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_EXT);
+	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_EXT, test_layout());
 	CHECK_EQ_U(cols.n, 41);
 	const char *ext[] = { "ip_version", "vlan_id", "end_reason", "tunnel_type", "tunnel_src",
 			      "tunnel_dst", "tunnel_id" };
 	for (size_t i = 0; i < 7 && 34 + i < cols.n; i++)
 		CHECK_STR(cols.f[34 + i]->name, ext[i]);
+	CHECK(cols.off[33] == SIZE_MAX && cols.off[40] != SIZE_MAX); /* module columns last */
+	nfm_columns_free(&cols);
+
+	/* any selection, of any length; an unknown name is an error that names it */
+	struct nfm_error err;
+	CHECK(nfm_columns_parse(&cols, "dst_ip,src_ip,tunnel_id,dst_ip", test_layout(), &err) == 0);
+	CHECK(cols.n == 4 && strcmp(cols.f[0]->name, "dst_ip") == 0 && cols.off[2] != SIZE_MAX);
+	nfm_columns_free(&cols);
+	CHECK(nfm_columns_parse(&cols, "src_ip,nope", test_layout(), &err) == NFM_ERR_INVALID);
+	CHECK(strstr(err.msg, "'nope'") != NULL);
+	CHECK(nfm_columns_parse(&cols, "tunnel_id", NULL, &err) == NFM_ERR_INVALID);
+	for (int k = 0; k < 500; k++)
+		CHECK(nfm_columns_add(&cols, nfm_field_find("total_bytes"), SIZE_MAX) == 0);
+	CHECK_EQ_U(cols.n, 500);
+	nfm_columns_free(&cols);
 
 	size_t n;
 	const struct nfm_field *f = nfm_fields(&n);
-	CHECK_EQ_U(n, 42);
+	CHECK_EQ_U(n, 38);
 	for (size_t i = 0; i < n; i++) {
 		CHECK(f[i].name && f[i].desc && *f[i].desc && f[i].unit && f[i].get);
 		CHECK(nfm_field_find(f[i].name) == &f[i]); /* names unique */
 	}
 	CHECK(nfm_field_find("no_such_column") == NULL);
+	nfm_columns_free(&cols);
 }
 
 NFM_TEST(test_values_basic)
@@ -494,14 +532,23 @@ NFM_TEST(test_flow_id_variants)
 	CHECK_STR(nfm_proto_name(NFM_L3_IPV6, NFM_IPPROTO_ICMPV6, pb, sizeof pb), "ICMPv6");
 	CHECK_STR(nfm_proto_name(NFM_L3_IPV4, NFM_IPPROTO_SCTP, pb, sizeof pb), "SCTP");
 
-	/* tunnel columns */
+	/* tunnel columns: the tunnel module's state, filled by its hook from a first packet */
 	struct nfm_flow_record t = v4rec(NFM_IPPROTO_UDP, 0x0a000001, 1, 0x0a000002, 2);
-	t.tunnel_type = NFM_TUNNEL_VXLAN;
-	t.tunnel_l3 = NFM_L3_IPV4;
-	t.tunnel_src[0] = 172, t.tunnel_src[1] = 16, t.tunnel_src[3] = 1;
-	t.tunnel_dst[0] = 172, t.tunnel_dst[1] = 16, t.tunnel_dst[3] = 2;
-	t.tunnel_id = 5000;
+	CHECK(ftype(&t, "tunnel_type") == NFM_V_NULL); /* no module state: NULL */
+	uint8_t state[64] = { 0 };
+	t.modules = state;
+	CHECK(ftype(&t, "tunnel_type") == NFM_V_NULL); /* not tunnelled */
+	struct nfm_packet pk;
+	memset(&pk, 0, sizeof pk);
+	pk.tunnel_type = NFM_TUNNEL_VXLAN;
+	pk.tunnel_l3 = NFM_L3_IPV4;
+	pk.tunnel_src[0] = 172, pk.tunnel_src[1] = 16, pk.tunnel_src[3] = 1;
+	pk.tunnel_dst[0] = 172, pk.tunnel_dst[1] = 16, pk.tunnel_dst[3] = 2;
+	pk.tunnel_id = 5000;
+	nfm_mod_tunnel.packet(state + test_layout()->off[0],
+			      &(struct nfm_module_packet){ .pkt = &pk, .index = 0 });
 	CHECK(ftype(&t, "tunnel_type") == NFM_V_STR);
+	CHECK_STR(fv(&t, "tunnel_type", b, sizeof b), "vxlan");
 	CHECK_STR(fv(&t, "tunnel_src", b, sizeof b), "172.16.0.1");
 	CHECK_STR(fv(&t, "tunnel_dst", b, sizeof b), "172.16.0.2");
 	CHECK_STR(fv(&t, "tunnel_id", b, sizeof b), "5000");
@@ -981,8 +1028,8 @@ NFM_TEST(test_csv)
 	CHECK(dir[0]);
 	if (!dir[0])
 		return;
-	struct nfm_columns cols;
-	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE);
+	struct nfm_columns cols = { 0 };
+	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE, test_layout());
 	struct nfm_flow_record r[3];
 	r[0] = v4rec(NFM_IPPROTO_TCP, 0x0a000001, 1234, 0x0a000002, 80);
 	r[0].source_file = "=cmd|' /C calc'!A0,\"x\"";
@@ -1033,7 +1080,7 @@ NFM_TEST(test_csv)
 	CHECK_EQ_U(count_entries(dir), 1); /* no temporary left behind */
 
 	/* empty: header only */
-	nfm_columns_select(&cols, NFM_SET_BASE);
+	nfm_columns_select(&cols, NFM_SET_BASE, test_layout());
 	out = export_to(dir, "empty.csv", "csv", &cols, NULL, 0, &len);
 	CHECK(out != NULL);
 	if (out) {
@@ -1042,6 +1089,7 @@ NFM_TEST(test_csv)
 		CHECK(strncmp(out, "flow_id,src_ip,", 15) == 0);
 	}
 	free(out);
+	nfm_columns_free(&cols);
 	rm_tree(dir);
 }
 
@@ -1052,12 +1100,11 @@ NFM_TEST(test_json)
 	CHECK(dir[0]);
 	if (!dir[0])
 		return;
-	struct nfm_columns cols;
-	cols.n = 0;
+	struct nfm_columns cols = { 0 };
 	const char *names[] = { "flow_id", "src_port", "forward_backward_ratio", "is_bidirectional",
 				"start_time", "source_file" };
 	for (size_t i = 0; i < 6; i++)
-		cols.f[cols.n++] = nfm_field_find(names[i]);
+		CHECK(nfm_columns_add(&cols, nfm_field_find(names[i]), SIZE_MAX) == 0);
 	struct nfm_flow_record r[2];
 	r[0] = v4rec(NFM_IPPROTO_TCP, 0x0a000001, 1234, 0x0a000002, 80);
 	r[0].source_file = "a\"b\\c\n\t\x01\x7f/\xff\xc3\xa9\xe2\x82\xac\xed\xa0\x80\xf0\x9f\x98\x80\xc3";
@@ -1097,7 +1144,7 @@ NFM_TEST(test_json)
 	free(out);
 
 	/* every column, many flow kinds: a valid document with 42 keys per object */
-	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE | NFM_SET_EXT);
+	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE | NFM_SET_EXT, test_layout());
 	struct nfm_flow_record k[3];
 	k[0] = r[0];
 	k[0].tcp_flags = 0x12;
@@ -1106,8 +1153,6 @@ NFM_TEST(test_json)
 	k[1].l3 = NFM_L3_ARP;
 	k[1].last_ns = k[1].first_ns;
 	k[2] = v4rec(NFM_IPPROTO_UDP, 1, 2, 3, 4);
-	k[2].tunnel_type = NFM_TUNNEL_GRE;
-	k[2].tunnel_l3 = NFM_L3_IPV4;
 	k[2].has_vlan = 1;
 	out = export_to(dir, "all.json", "json", &cols, k, 3, &len);
 	CHECK(out != NULL);
@@ -1132,6 +1177,7 @@ NFM_TEST(test_json)
 		CHECK_EQ_U(len, 0);
 	free(out);
 	CHECK_EQ_U(count_entries(dir), 5);
+	nfm_columns_free(&cols);
 	rm_tree(dir);
 }
 
@@ -1179,14 +1225,15 @@ static void xl_put(const struct xl_val *tab, const struct nfm_flow_record *r, st
 	v->s = NULL;
 }
 
-static void get_xl_u64(const struct nfm_flow_record *r, struct nfm_value *v) { xl_put(xl_u64, r, v); }
-static void get_xl_f64(const struct nfm_flow_record *r, struct nfm_value *v) { xl_put(xl_f64, r, v); }
-static void get_xl_bool(const struct nfm_flow_record *r, struct nfm_value *v) { xl_put(xl_bool, r, v); }
-static void get_xl_time(const struct nfm_flow_record *r, struct nfm_value *v) { xl_put(xl_time, r, v); }
+static void get_xl_u64(const struct nfm_flow_record *r, const void *st, struct nfm_value *v) { (void)st; xl_put(xl_u64, r, v); }
+static void get_xl_f64(const struct nfm_flow_record *r, const void *st, struct nfm_value *v) { (void)st; xl_put(xl_f64, r, v); }
+static void get_xl_bool(const struct nfm_flow_record *r, const void *st, struct nfm_value *v) { (void)st; xl_put(xl_bool, r, v); }
+static void get_xl_time(const struct nfm_flow_record *r, const void *st, struct nfm_value *v) { (void)st; xl_put(xl_time, r, v); }
 
 /* The record's source_file, NULL as a NULL cell. */
-static void get_xl_str(const struct nfm_flow_record *r, struct nfm_value *v)
+static void get_xl_str(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
 {
+	(void)st;
 	v->type = r->source_file ? NFM_V_STR : NFM_V_NULL;
 	v->s = r->source_file;
 }
@@ -1241,8 +1288,14 @@ static bool write_expect(const char *path, const struct nfm_columns *cols,
 	for (size_t i = 0; i < n; i++) {
 		for (size_t c = 0; c < cols->n; c++) {
 			memset(&v, 0, sizeof v);
-			cols->f[c]->get(&recs[i], &v);
+			nfm_column_get(cols, c, &recs[i], &v);
 			switch (v.type) {
+			case NFM_V_ADDR: /* typed values a text cell shows as their text */
+			case NFM_V_PROTO:
+			case NFM_V_TCPFLAGS:
+				nfm_value_format(&v, 0, buf, sizeof buf);
+				hex_line(fp, i + 2, c + 1, "str", buf, strlen(buf));
+				break;
 			case NFM_V_NULL:
 				fprintf(fp, "%zu %zu null\n", i + 2, c + 1);
 				break;
@@ -1275,10 +1328,10 @@ NFM_TEST(test_xlsx)
 	if (!dir[0])
 		return;
 	/* Every real column, then the test columns: 48 columns (two-letter references). */
-	struct nfm_columns cols;
-	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE | NFM_SET_EXT);
+	struct nfm_columns cols = { 0 };
+	nfm_columns_select(&cols, NFM_SET_BASE | NFM_SET_MERGE | NFM_SET_EXT, test_layout());
 	for (size_t i = 0; i < sizeof xl_fields / sizeof xl_fields[0]; i++)
-		cols.f[cols.n++] = &xl_fields[i];
+		CHECK(nfm_columns_add(&cols, &xl_fields[i], SIZE_MAX) == 0);
 	/* Long texts: 30,000 escaped characters span several output buffers; 40,000
 	 * characters are cut at Excel's 32,767 UTF-16 units, where a 4-byte character
 	 * counts as 2: it fits in the last two units, not in the last one. */
@@ -1395,6 +1448,7 @@ NFM_TEST(test_xlsx)
 		CHECK(strstr(err.msg, "/dev/full: write failed: ") != NULL);
 		nfm_outset_free(set);
 	}
+	nfm_columns_free(&cols);
 	rm_tree(dir);
 }
 
@@ -1407,9 +1461,8 @@ NFM_TEST(test_xlsx_sheet_rollover)
 		return;
 	/* One narrow column keeps this quick: 1,048,575 rows fill "flows", one more starts
 	 * "flows_2". */
-	struct nfm_columns cols;
-	cols.n = 1;
-	cols.f[0] = nfm_field_find("total_packets");
+	struct nfm_columns cols = { 0 };
+	CHECK(nfm_columns_add(&cols, nfm_field_find("total_packets"), SIZE_MAX) == 0);
 	char path[1024];
 	snprintf(path, sizeof path, "%s/big.xlsx", dir);
 	struct nfm_exporter *ex = NULL;
@@ -1436,13 +1489,14 @@ NFM_TEST(test_xlsx_sheet_rollover)
 	CHECK(nfm_pycheck(py, "parts", path, "2"));
 	/* header + 1,048,575 rows, then header + the one row left */
 	CHECK(nfm_pycheck(py, "rows", path, "1048576 2"));
+	nfm_columns_free(&cols);
 	rm_tree(dir);
 }
 
 NFM_TEST(test_csv_stdout_and_errors)
 {
-	struct nfm_columns cols;
-	nfm_columns_select(&cols, NFM_SET_BASE);
+	struct nfm_columns cols = { 0 };
+	nfm_columns_select(&cols, NFM_SET_BASE, test_layout());
 	struct nfm_exporter *ex = NULL;
 	struct nfm_error err;
 	nfm_error_clear(&err);
@@ -1454,6 +1508,7 @@ NFM_TEST(test_csv_stdout_and_errors)
 	struct nfm_columns none = { .n = 0 };
 	CHECK(nfm_exporter_open(&ex, nfm_exporter_find("csv"), &(struct nfm_export_dest){ .path = "x.csv", .set = set }, &none, &err) == NFM_ERR_INVALID);
 	nfm_outset_free(set);
+	nfm_columns_free(&cols);
 }
 
 NFM_TEST(test_preview)
@@ -1472,8 +1527,8 @@ NFM_TEST(test_preview)
 	CHECK(dir[0]);
 	if (!dir[0])
 		return;
-	struct nfm_columns cols;
-	nfm_columns_select(&cols, NFM_SET_BASE);
+	struct nfm_columns cols = { 0 };
+	nfm_columns_select(&cols, NFM_SET_BASE, test_layout());
 	size_t len = 0;
 	char *buf = export_to(dir, "preview.txt", "preview", &cols, r, 3, &len);
 	CHECK(buf != NULL);
@@ -1522,6 +1577,7 @@ NFM_TEST(test_preview)
 		CHECK_EQ_U(nl, 2);
 	}
 	free(buf);
+	nfm_columns_free(&cols);
 	rm_tree(dir);
 }
 
