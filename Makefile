@@ -29,7 +29,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 PROG := $(if $(filter 1,$(SAN)),$(BUILD)/nexusflowmeter,nexusflowmeter)
 
-.PHONY: all test check unit tools clean sample bench install fuzz fuzz-smoke
+.PHONY: all test check unit tools clean sample bench install fuzz fuzz-smoke docs
 all: $(PROG) $(BUILD)/nfm-gencap $(BUILD)/nfm-readloop $(BUILD)/nfm-ourread
 
 $(BUILD)/%.o: %.c
@@ -75,6 +75,11 @@ test: $(PROG) $(BUILD)/nfm-gencap $(UNIT_BIN) $(TOOL_BIN)
 # What CI runs: the suite with the normal build and again under ASan+UBSan.
 check:
 	tests/check.sh
+
+# The generated part of docs/columns.md, from the field table (a unit test fails when it
+# is stale).
+docs: $(BUILD)/tools/mkdocs
+	$(BUILD)/tools/mkdocs docs/columns.md
 
 # Makes a sample capture with the project's own generator and converts it.
 sample: all

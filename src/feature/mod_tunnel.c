@@ -65,10 +65,10 @@ static void get_id(const struct nfm_flow_record *r, const void *state, struct nf
 }
 
 static const struct nfm_field tunnel_fields[] = {
-	{ "tunnel_type", NFM_V_STR, 0, NFM_SET_EXT, "", "Outermost tunnel kind; empty when not tunnelled", get_type },
-	{ "tunnel_src", NFM_V_ADDR, 0, NFM_SET_EXT, "", "Outer source address of the outermost tunnel; empty when not tunnelled", get_src },
-	{ "tunnel_dst", NFM_V_ADDR, 0, NFM_SET_EXT, "", "Outer destination address of the outermost tunnel; empty when not tunnelled", get_dst },
-	{ "tunnel_id", NFM_V_U64, 0, NFM_SET_EXT, "", "Tunnel identifier (GRE key, VNI, TEID, ...); empty when not tunnelled", get_id },
+	{ "tunnel_type", NFM_V_STR, 0, NFM_SET_EXT, "", "Kind of the outermost tunnel the flow was carried in, as named by the decoder (GRE, VXLAN, Geneve, GTP-U, ...); empty when not tunnelled.", get_type },
+	{ "tunnel_src", NFM_V_ADDR, 0, NFM_SET_EXT, "", "Outer source address of the outermost tunnel; empty when not tunnelled.", get_src },
+	{ "tunnel_dst", NFM_V_ADDR, 0, NFM_SET_EXT, "", "Outer destination address of the outermost tunnel; empty when not tunnelled.", get_dst },
+	{ "tunnel_id", NFM_V_U64, 0, NFM_SET_EXT, "", "Tunnel identifier (GRE key, VXLAN/Geneve VNI, GTP-U TEID, ...); empty when not tunnelled.", get_id },
 };
 
 const struct nfm_module nfm_mod_tunnel = {
