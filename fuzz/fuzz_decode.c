@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int links[] = { 0, 1, 9, 12, 14, 50, 51, 101, 104, 108, 113, 228, 229, 276 };
+	static const int links[] = { 0, 1, 9, 12, 14, 50, 51, 101, 104, 108, 113, 228, 229, 239, 276 };
 	if (size < 2)
 		return 0;
 	int link = links[data[0] % (sizeof links / sizeof links[0])];

@@ -34,16 +34,6 @@ static char *str_cat(const char *a, const char *b, const char *c)
 	return p;
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 static const char *base_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -105,7 +95,7 @@ static char *report_base_for(const struct nfm_cli *cli, const char *output, cons
 	free(stem);
 	if (!name || (!cli->report_dir && (direct || !strchr(output, '/'))))
 		return name; /* the current directory */
-	char *dir = cli->report_dir ? strdup(cli->report_dir) : dir_of(output);
+	char *dir = cli->report_dir ? strdup(cli->report_dir) : nfm_path_dir(output);
 	char *base = dir ? join_path(dir, name) : NULL;
 	free(dir);
 	free(name);
@@ -695,7 +685,7 @@ int nfm_plan_prepare(const struct nfm_plan *plan, struct nfm_outreg *reg)
 		for (int k = 0; k < 2 && rc == 0; k++) {
 			if (!paths[k] || nfm_out_is_direct(paths[k]))
 				continue;
-			char *dir = dir_of(paths[k]);
+			char *dir = nfm_path_dir(paths[k]);
 			if (!dir) {
 				rc = oom();
 				break;

@@ -199,7 +199,7 @@ int nfm_outreg_mkdirs(struct nfm_outreg *reg, const char *dir, struct nfm_error 
 
 /* ---- names ---- */
 
-static char *dir_part(const char *path)
+char *nfm_path_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash)
@@ -291,7 +291,7 @@ static bool no_tmpfile(int e)
 
 int nfm_outreg_probe(struct nfm_outreg *reg, const char *path, struct nfm_error *err)
 {
-	char *dir = dir_part(path);
+	char *dir = nfm_path_dir(path);
 	if (!dir)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "out of memory");
 	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
@@ -425,7 +425,7 @@ static int open_direct(struct outfile *f, const char *path, enum nfm_out_kind ki
 
 static int open_hidden(struct nfm_outset *set, struct outfile *f, struct nfm_error *err)
 {
-	char *dir = dir_part(f->path);
+	char *dir = nfm_path_dir(f->path);
 	if (!dir)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "out of memory");
 	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
@@ -555,13 +555,9 @@ static void close_file(struct outfile *f)
 	f->fd = -1;
 }
 
-void nfm_outfile_discard(struct nfm_outfile *pub)
+/* Closes a file not put in place and removes its hidden name. Caller holds the lock. */
+static void drop_file(struct outfile *f)
 {
-	if (!pub)
-		return;
-	struct outfile *f = impl_of(pub);
-	struct nfm_outset *set = f->set;
-	reg_lock(set->reg);
 	if (f->is_stdout && f->pub.fp)
 		fflush(stdout);
 	close_file(f);
@@ -570,6 +566,16 @@ void nfm_outfile_discard(struct nfm_outfile *pub)
 		free(f->tmp_name);
 		f->tmp_name = NULL;
 	}
+}
+
+void nfm_outfile_discard(struct nfm_outfile *pub)
+{
+	if (!pub)
+		return;
+	struct outfile *f = impl_of(pub);
+	struct nfm_outset *set = f->set;
+	reg_lock(set->reg);
+	drop_file(f);
 	f->discarded = true;
 	f->finished = true;
 	reg_unlock(set->reg);
@@ -645,17 +651,8 @@ static void unplace(struct outfile *f)
 /* Drops every file of the set that is not in place. Caller holds the lock. */
 static void discard_locked(struct nfm_outset *set)
 {
-	for (size_t i = 0; i < set->n; i++) {
-		struct outfile *f = set->files[i];
-		if (f->is_stdout && f->pub.fp)
-			fflush(stdout);
-		close_file(f);
-		if (f->tmp_name) {
-			(void)unlink(f->tmp_name);
-			free(f->tmp_name);
-			f->tmp_name = NULL;
-		}
-	}
+	for (size_t i = 0; i < set->n; i++)
+		drop_file(set->files[i]);
 	set->done = true;
 }
 

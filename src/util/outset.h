@@ -74,6 +74,8 @@ int nfm_out_check(const char *path, struct nfm_error *err);
 
 /* label names the set in nfm_outreg_abandon's list (e.g. the capture); copied. */
 struct nfm_outset *nfm_outset_new(struct nfm_outreg *reg, const char *label);
+/* The directory part of path ("." when none, "/" for the root); caller frees. */
+char *nfm_path_dir(const char *path);
 /* Opens path for writing in the set. "-" is standard output (STREAM only). The file
  * belongs to the set: it stays valid until commit, abort or free. */
 int nfm_outset_create(struct nfm_outset *set, const char *path, enum nfm_out_kind kind,
