@@ -148,7 +148,10 @@ struct nfm_packet {
 	uint32_t l4_payload_len; /* transport payload: IP length - IP headers - L4 header */
 	uint32_t frag_id;        /* IPv4 identification / IPv6 fragment identification */
 	uint16_t frag_offset;    /* fragment offset in bytes / 8 */
-	uint8_t arp_op;          /* ARP opcode (1 request, 2 reply) */
+	union {
+		uint8_t arp_op;  /* ARP: opcode (1 request, 2 reply) */
+		uint8_t tos;     /* IP: IPv4 type of service / IPv6 traffic class */
+	};
 	uint8_t tunnel_depth;    /* number of tunnel layers decoded */
 	uint32_t tcp_seq, tcp_ack;
 	uint16_t tcp_window;

@@ -47,6 +47,7 @@ enum nfm_decode_status nfm_decode_ipv4(struct nfm_dctx *d, struct nfm_rd *r)
 	memcpy(p->src, src, 4);
 	memcpy(p->dst, dst, 4);
 	p->ttl = ttl;
+	p->tos = tos;
 	p->ip_proto = proto;
 	p->ip_len = len;
 	p->sport = p->dport = p->icmp_id = 0;

@@ -64,6 +64,7 @@ enum nfm_decode_status nfm_decode_ipv6(struct nfm_dctx *d, struct nfm_rd *r)
 	memcpy(p->src, src, 16);
 	memcpy(p->dst, dst, 16);
 	p->ttl = hlim;
+	p->tos = (uint8_t)(vtf >> 20);
 	p->ip_len = 40 + len;
 	p->sport = p->dport = p->icmp_id = 0;
 	p->tcp_flags = p->icmp_type = p->icmp_code = 0;

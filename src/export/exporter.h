@@ -25,12 +25,17 @@
 #include "util/outset.h"
 
 struct nfm_exporter_ops;
+struct nfm_layout;
+struct nfm_netflow_opts;
 
 /* Where an exporter writes. */
 struct nfm_export_dest {
 	const char *path;          /* a file, "-" (standard output), /dev/stderr, ... */
 	struct nfm_outset *set;    /* files are created in it */
 	uint64_t max_rows;         /* 0: all; else the exporter keeps the first max_rows */
+	const struct nfm_layout *layout;        /* the run's feature modules (NULL: none) */
+	const struct nfm_netflow_opts *netflow; /* options of the NetFlow formats (NULL:
+						 * defaults) */
 };
 
 /* By name or alias ("csv", "json", "jsonl"/"ndjson", "xlsx"/"excel", "preview"),

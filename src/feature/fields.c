@@ -152,6 +152,7 @@ const char *nfm_end_reason_name(unsigned reason)
 		[NFM_END_TCP_REUSE] = "tcp_reuse",
 		[NFM_END_EVICTED] = "evicted",
 		[NFM_END_EOF] = "eof",
+		[NFM_END_SLICE] = "slice",
 	};
 	return reason < NFM_END_REASON_COUNT ? names[reason] : "";
 }

@@ -1,10 +1,12 @@
 #include "feature/modules.h"
+#include "feature/netflow.h"
 
 #include <string.h>
 
 /* One line per module. */
 static const struct nfm_module *const modules[] = {
 	&nfm_mod_tunnel,
+	&nfm_mod_netflow,
 };
 
 const struct nfm_module *nfm_module_find(const char *name)

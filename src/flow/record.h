@@ -19,6 +19,7 @@ enum nfm_end_reason {
 	NFM_END_TCP_REUSE,     /* a new SYN reused the key of a finished connection */
 	NFM_END_EVICTED,       /* memory cap: oldest-idle flow written early */
 	NFM_END_EOF,           /* still open at the end of the input */
+	NFM_END_SLICE,         /* still open at the end of a time slice (--slice) */
 	NFM_END_REASON_COUNT
 };
 

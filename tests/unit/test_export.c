@@ -490,7 +490,7 @@ NFM_TEST(test_tcp_fields)
 		CHECK_STR(nfm_conn_state_name(i), states[i]);
 	CHECK_STR(nfm_conn_state_name(200), "");
 	const char *reasons[] = { "idle", "active", "tcp_close", "tcp_reset", "tcp_reuse",
-				  "evicted", "eof" };
+				  "evicted", "eof", "slice" };
 	for (unsigned i = 0; i < NFM_END_REASON_COUNT; i++)
 		CHECK_STR(nfm_end_reason_name(i), reasons[i]);
 }
