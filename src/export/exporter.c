@@ -157,6 +157,30 @@ uint64_t nfm_exporter_rows(const struct nfm_exporter *ex)
 	return ex ? ex->rows : 0;
 }
 
+void nfm_exporter_counts(const struct nfm_exporter *ex, struct nfm_export_counts *c)
+{
+	memset(c, 0, sizeof *c);
+	if (ex && ex->ops->counts)
+		ex->ops->counts(ex->state, c);
+}
+
+bool nfm_exporter_is_netflow(const struct nfm_exporter_ops *ops) { return ops && ops->netflow; }
+bool nfm_exporter_is_sliced(const struct nfm_exporter_ops *ops) { return ops && ops->sliced; }
+
+const struct nfm_exporter_ops *nfm_exporter_for_url(const char *url)
+{
+	const char *sep = url ? strstr(url, "://") : NULL;
+	if (!sep)
+		return NULL;
+	size_t n = (size_t)(sep - url);
+	for (size_t i = 0; i < N_EXPORTERS; i++) {
+		const char *sc = exporters[i]->scheme;
+		if (sc && strlen(sc) == n && strncasecmp(url, sc, n) == 0)
+			return exporters[i];
+	}
+	return NULL;
+}
+
 bool nfm_formula_risky(const char *s)
 {
 	return s && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||

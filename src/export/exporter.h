@@ -52,6 +52,15 @@ const struct nfm_exporter_ops *nfm_exporter_at(size_t i);
 
 struct nfm_exporter;
 
+/* What an exporter has written or sent (the report prints it for network exporters). */
+struct nfm_export_counts {
+	uint64_t records;          /* NetFlow / IPFIX data records */
+	uint64_t messages;         /* datagrams (network) or blocks (files) */
+	uint64_t bytes;            /* bytes sent or written */
+	uint64_t templates;        /* template records sent */
+	uint64_t dropped;          /* records that could not be sent (send errors) */
+};
+
 /* Opens dest. cols must outlive the exporter; an exporter with fixed columns (the
  * preview) ignores them. */
 int nfm_exporter_open(struct nfm_exporter **out, const struct nfm_exporter_ops *ops,
@@ -75,5 +84,13 @@ int nfm_exporter_close(struct nfm_exporter *ex, struct nfm_error *err);
 /* Stops writing and frees ex (the set discards the file). NULL is fine. */
 void nfm_exporter_abort(struct nfm_exporter *ex);
 uint64_t nfm_exporter_rows(const struct nfm_exporter *ex);
+/* Fills c (zeros when the exporter keeps no counts). */
+void nfm_exporter_counts(const struct nfm_exporter *ex, struct nfm_export_counts *c);
+/* True when ops writes NetFlow records (the netflow module must be in the layout). */
+bool nfm_exporter_is_netflow(const struct nfm_exporter_ops *ops);
+/* True for formats written as time slices (nfcapd, nfdump-dict). */
+bool nfm_exporter_is_sliced(const struct nfm_exporter_ops *ops);
+/* The network exporter serving url's scheme ("ipfix://host:port"), or NULL. */
+const struct nfm_exporter_ops *nfm_exporter_for_url(const char *url);
 
 #endif

@@ -13,6 +13,11 @@ struct nfm_exporter_ops {
 	const char *ext;             /* file extension, without the dot */
 	bool allows_stdout;
 	bool listed;                 /* a format for files of flows (-of); false: the preview */
+	bool netflow;                /* writes NetFlow records (feature/netflow.h): the run
+				      * adds the netflow module to its layout */
+	bool sliced;                 /* a format of time slices (--slice defaults to 300) */
+	const char *scheme;          /* a network exporter: the URL scheme it serves
+				      * ("ipfix", "netflow9"; --export), else NULL */
 	/* open: allocates the state, creates the file in dest->set (nfm_outset_create). */
 	int (*open)(void **state, const struct nfm_export_dest *dest,
 		    const struct nfm_columns *cols, struct nfm_error *err);
@@ -24,6 +29,9 @@ struct nfm_exporter_ops {
 	/* close: completes the content and frees the state; abort only frees. */
 	int (*close)(void *state, struct nfm_error *err);
 	void (*abort)(void *state);
+	/* What was sent or written so far (records, messages, bytes): for the report.
+	 * Optional; writer side. */
+	void (*counts)(const void *state, struct nfm_export_counts *c);
 };
 
 extern const struct nfm_exporter_ops nfm_exporter_csv;
