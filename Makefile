@@ -2,7 +2,7 @@
 # `make SAN=1 test` runs it under AddressSanitizer + UndefinedBehaviorSanitizer.
 CC ?= cc
 SAN ?= 0
-PKGS := libpcap libzstd zlib
+PKGS := libpcap libzstd zlib liblz4
 
 SANFLAGS := -fsanitize=address,undefined
 ifeq ($(SAN),1)
@@ -17,7 +17,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CPPFLAGS += -Isrc -D_GNU_SOURCE
 CFLAGS += -std=c11 -g $(OPT) $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS += $(if $(filter 1,$(SAN)),$(SANFLAGS))
-LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lzstd -lz) -lm -lpthread
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lzstd -lz -llz4) -lm -lpthread
 
 LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))

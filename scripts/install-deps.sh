@@ -3,13 +3,16 @@
 # named as arguments (scripts/install-bench-deps.sh passes the benchmark's peers).
 # Installs only what is missing; uses sudo when not run as root.
 #   time  /usr/bin/time, for the memory-cap test;  zstd  the CLI's .zst input test;
-#   python3-openpyxl  the XLSX tests read workbooks back with it
+#   python3-openpyxl  the XLSX tests read workbooks back with it;
+#   nfdump  nfpcapd, nfcapd and nfdump: the NetFlow differential and export tests;
+#   liblz4-dev  LZ4-compressed nfcapd files
 set -euo pipefail
 if [ $# -gt 0 ]; then
 	pkgs=("$@")
 else
 	pkgs=(build-essential pkg-config libpcap-dev libzstd-dev zlib1g-dev
-	      clang tshark unzip python3 python3-openpyxl time zstd)
+	      clang tshark unzip python3 python3-openpyxl time zstd
+	      nfdump liblz4-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -88,6 +88,9 @@ struct nfm_netflow_opts {
 	bool lz4;                    /* nfcapd: LZ4-compressed blocks */
 	const char *ident;           /* nfcapd: the file's ident string (NULL: "none") */
 	bool biflow;                 /* IPFIX: one record per flow, RFC 5103 reverse counters */
+	uint64_t export_rate;        /* --export: records per second at most (0: default) */
+	uint32_t export_mtu;         /* --export: largest datagram payload (0: default) */
+	uint32_t domain_id;          /* IPFIX observation domain / NetFlow v9 source id */
 };
 
 #endif
