@@ -44,6 +44,12 @@ for s in tests/golden/run.sh tests/corpus/run.sh tests/corpus/tshark_diff.sh tes
 	run_part "$s" "$s"
 done
 
+# The NetFlow side: one script per part (nfdump JSON, slices, nfcapd files, export).
+for s in tests/netflow/*.sh; do
+	[ -x "$s" ] || continue
+	run_part "$s" "$s"
+done
+
 [ ${#failed_parts[@]} -eq 0 ] || echo "failed parts: ${failed_parts[*]}"
 echo "total: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
