@@ -59,6 +59,8 @@ struct nfm_export_counts {
 	uint64_t bytes;            /* bytes sent or written */
 	uint64_t templates;        /* template records sent */
 	uint64_t dropped;          /* records that could not be sent (send errors) */
+	char warning[320];         /* the first send problem, one line naming the
+				    * destination; "" when none */
 };
 
 /* Opens dest. cols must outlive the exporter; an exporter with fixed columns (the

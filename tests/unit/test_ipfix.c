@@ -2,15 +2,24 @@
  * read back by the test collector (ipfix_collector.h: templates learnt from the
  * messages, lengths and set ids checked, data records decoded through the templates,
  * NetFlow v9 times computed from sysUptime as nfcapd does), then compared with what
- * went in. Also the MTU bound, sequence numbers, the template schedule and the v9 boot
- * time. */
+ * went in. Also the MTU bound, sequence numbers, the template schedule, the v9 boot
+ * time, and the exporters themselves over loopback UDP (flows run through the meter with
+ * the netflow module, a closed port, bad destinations). */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "decode/decode.h"
+#include "export/exporter.h"
 #include "export/ipfix_enc.h"
+#include "feature/fields.h"
 #include "feature/netflow.h"
+#include "flow/meter.h"
+#include "flow/module.h"
 #include "ipfix_collector.h"
 #include "nfm_frame.h"
 #include "nfm_test.h"
@@ -377,6 +386,228 @@ NFM_TEST(netflow9_boot_time)
 	free(c.rec);
 }
 
+/* ---- the exporters over loopback ---- */
+
+/* A UDP socket on 127.0.0.1 with a free port. */
+static int listener(unsigned *port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof a;
+	int big = 4 << 20;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) ||
+	    getsockname(fd, (struct sockaddr *)&a, &al)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+struct sink {
+	struct nfm_exporter *ex;
+	size_t nf_off;
+	struct nfm_nf_record want[4096];
+	size_t nwant;
+	struct nfm_error err;
+	int rc;
+};
+
+static int to_exporter(void *ctx, const struct nfm_flow_record *rec)
+{
+	struct sink *s = ctx;
+	struct nfm_nf_record r[2];
+	int n = nfm_netflow_split(rec, nfm_netflow_state(rec, s->nf_off), r);
+	for (int i = 0; i < n && s->nwant < 4096; i++)
+		s->want[s->nwant++] = r[i];
+	int rc = nfm_exporter_write(s->ex, rec, &s->err);
+	if (rc)
+		s->rc = rc;
+	return rc;
+}
+
+/* Frames: per i, a UDP request and reply between 127.0.0.1:(20000+i) and 127.0.0.2:53,
+ * every 10th an IPv6 one, every 7th an ICMP echo, every 5th a TCP SYN with ToS 0x10. */
+static size_t frame_i(struct frame *f, unsigned i, int reply)
+{
+	f->n = 0;
+	uint32_t a = IP4(127, 0, 0, 1), b = IP4(127, 0, 0, 2);
+	if (i % 10 == 9) {
+		eth(f, 0x86dd);
+		ipv6(f, 17, 8 + 20, reply ? 2 : 1, reply ? 1 : 2);
+		udp(f, reply ? 53 : 20000 + i, reply ? 20000 + i : 53, 20);
+	} else if (i % 7 == 6) {
+		eth(f, 0x0800);
+		ipv4(f, 1, reply ? b : a, reply ? a : b, 8 + 32, 0, 0);
+		put8(f, reply ? 0 : 8); put8(f, 0); put16(f, 0); put16(f, i); put16(f, 1);
+		putn(f, 'p', 32);
+	} else if (i % 5 == 4) {
+		eth(f, 0x0800);
+		size_t h = ipv4(f, 6, reply ? b : a, reply ? a : b, 20, 0, 0);
+		f->b[h + 1] = 0x10;
+		tcp(f, reply ? 80 : 20000 + i, reply ? 20000 + i : 80, reply ? 0x12 : 0x02, 0, 0);
+	} else {
+		eth(f, 0x0800);
+		ipv4(f, 17, reply ? b : a, reply ? a : b, 8 + 10 + i % 50, 0, 0);
+		udp(f, reply ? 53 : 20000 + i, reply ? 20000 + i : 53, 10 + i % 50);
+	}
+	return f->n;
+}
+
+/* Runs nflows conversations through a meter with the netflow module into the exporter
+ * at url; returns 0 and leaves the records it sent in s->want. */
+static int export_run(const char *url, const struct nfm_netflow_opts *o, unsigned nflows,
+		      struct sink *s, struct nfm_export_counts *counts, struct nfm_error *err)
+{
+	const struct nfm_module *mods[] = { &nfm_mod_netflow };
+	static struct nfm_layout lay;
+	if (nfm_layout_build(&lay, mods, 1, err))
+		return -1;
+	struct nfm_columns cols = { 0 };
+	if (nfm_columns_parse(&cols, "src_ip", &lay, err))
+		return -1;
+	memset(s, 0, sizeof *s);
+	s->nf_off = nfm_layout_offset(&lay, &nfm_mod_netflow);
+	const struct nfm_exporter_ops *ops = nfm_exporter_for_url(url);
+	struct nfm_export_dest dest = { .path = url, .layout = &lay, .netflow = o };
+	int rc = nfm_exporter_open(&s->ex, ops, &dest, &cols, err);
+	if (rc) {
+		nfm_columns_free(&cols);
+		return rc;
+	}
+	struct nfm_meter_config mc;
+	nfm_meter_config_default(&mc);
+	mc.layout = &lay;
+	struct nfm_meter *m = nfm_meter_new(&mc, to_exporter, s);
+	struct frame f;
+	uint64_t t = 1700000000000000000ULL;
+	for (unsigned i = 0; m && i < nflows && !rc; i++)
+		for (int reply = 0; reply < 2 && !rc; reply++) {
+			frame_i(&f, i, reply);
+			t += 1000000 + 12345;
+			rc = nfm_meter_frame(m, f.b, (uint32_t)f.n, (uint32_t)f.n, t,
+					     NFM_LINK_ETHERNET);
+		}
+	if (!m || rc || nfm_meter_finish(m) || s->rc) {
+		nfm_meter_free(m);
+		nfm_exporter_abort(s->ex);
+		nfm_columns_free(&cols);
+		return -1;
+	}
+	nfm_meter_free(m);
+	nfm_exporter_counts(s->ex, counts);
+	rc = nfm_exporter_close(s->ex, err);
+	nfm_columns_free(&cols);
+	return rc;
+}
+
+static void receive_all(int fd, struct tcollector *c, size_t *msgs)
+{
+	static uint8_t buf[65536];
+	ssize_t n;
+	while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+		collect(c, buf, (size_t)n);
+		(*msgs)++;
+	}
+}
+
+NFM_TEST(exporters_over_loopback)
+{
+	for (int v = 0; v < 3; v++) {
+		unsigned port;
+		int fd = listener(&port);
+		CHECK(fd >= 0);
+		if (fd < 0)
+			return;
+		char url[64];
+		snprintf(url, sizeof url, "%s://127.0.0.1:%u", v == 1 ? "netflow9" : "ipfix", port);
+		struct nfm_netflow_opts o = { .export_rate = 1000000, .biflow = v == 2,
+					      .domain_id = 7, .export_mtu = 1000 };
+		static struct sink s;
+		struct nfm_export_counts k;
+		struct nfm_error err;
+		nfm_error_clear(&err);
+		int rc = export_run(url, &o, 600, &s, &k, &err);
+		CHECK_EQ_U(rc, 0);
+		if (rc)
+			fprintf(stderr, "%s\n", err.msg);
+		struct tcollector c;
+		memset(&c, 0, sizeof c);
+		c.version = v == 1 ? 9 : 10;
+		size_t msgs = 0;
+		receive_all(fd, &c, &msgs);
+		close(fd);
+		CHECK_EQ_U(c.errors, 0);
+		CHECK_EQ_U(c.domain, 7);
+		CHECK(s.nwant > 600);
+		/* counts were taken before close flushed the last message */
+		CHECK_EQ_U(msgs, k.messages + 1);
+		CHECK_EQ_U(k.dropped, 0);
+		CHECK_STR(k.warning, "");
+		if (v < 2) {
+			CHECK_EQ_U(c.nrec, s.nwant);
+			size_t ok = 0;
+			for (size_t i = 0; i < s.nwant && i < c.nrec; i++)
+				ok += same(&c.rec[i], &s.want[i]);
+			CHECK_EQ_U(ok, s.nwant);
+		} else {
+			CHECK_EQ_U(c.nrec, 600); /* one biflow per flow */
+			uint64_t fwd = 0, rev = 0;
+			for (size_t i = 0; i < c.nrec; i++) {
+				fwd += c.rec[i].packets;
+				rev += c.rec[i].rev_packets;
+			}
+			CHECK_EQ_U(fwd + rev, 1200);
+			CHECK(rev > 0);
+		}
+		free(c.rec);
+	}
+}
+
+NFM_TEST(closed_port_and_bad_destinations)
+{
+	unsigned port;
+	int fd = listener(&port);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd); /* nothing listens there now */
+	char url[64];
+	snprintf(url, sizeof url, "ipfix://127.0.0.1:%u", port);
+	struct nfm_netflow_opts o = { .export_rate = 1000000, .export_mtu = 300 };
+	static struct sink s;
+	struct nfm_export_counts k;
+	struct nfm_error err;
+	CHECK_EQ_U(export_run(url, &o, 400, &s, &k, &err), 0);
+	CHECK(k.dropped > 0);
+	CHECK(k.records + k.dropped > 0);
+	CHECK(strstr(k.warning, url) != NULL);
+	CHECK(strstr(k.warning, "refused") != NULL);
+
+	static const char *const bad_urls[] = {
+		"ipfix://127.0.0.1", "ipfix://127.0.0.1:", "ipfix://127.0.0.1:0",
+		"ipfix://127.0.0.1:65536", "ipfix://127.0.0.1:12a", "ipfix://::1:4739",
+		"ipfix://[::1]4739", "ipfix://:4739", "ipfix://no-such-host.invalid:4739",
+	};
+	for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
+		nfm_error_clear(&err);
+		CHECK(export_run(bad_urls[i], &o, 1, &s, &k, &err) != 0);
+		CHECK(strncmp(err.msg, bad_urls[i], strlen(bad_urls[i])) == 0);
+		CHECK(strchr(err.msg, '\n') == NULL);
+	}
+	struct nfm_netflow_opts bi = { .biflow = true };
+	CHECK(export_run("netflow9://127.0.0.1:9", &bi, 1, &s, &k, &err) == NFM_ERR_INVALID);
+	CHECK(strstr(err.msg, "biflow") != NULL);
+	struct nfm_netflow_opts small = { .export_mtu = 100 };
+	CHECK(export_run("ipfix://127.0.0.1:9", &small, 1, &s, &k, &err) == NFM_ERR_INVALID);
+	CHECK(strstr(err.msg, "--export-mtu") != NULL);
+	/* An IPv6 literal in brackets opens (a UDP socket needs no listener). */
+	CHECK_EQ_U(export_run("ipfix://[::1]:9", &o, 0, &s, &k, &err), 0);
+	CHECK(nfm_exporter_for_url("netflow9://x:1") != NULL);
+	CHECK(nfm_exporter_for_url("sflow://x:1") == NULL);
+}
+
 NFM_TEST_MAIN_BEGIN()
 	RUN(ipfix_records_round_trip);
 	RUN(netflow9_records_round_trip);
@@ -384,4 +615,6 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(messages_within_mtu);
 	RUN(mtu_limits);
 	RUN(netflow9_boot_time);
+	RUN(exporters_over_loopback);
+	RUN(closed_port_and_bad_destinations);
 NFM_TEST_MAIN_END()
