@@ -160,6 +160,11 @@ uint64_t nfm_exporter_rows(const struct nfm_exporter *ex)
 	return ex ? ex->rows : 0;
 }
 
+int nfm_exporter_flush(struct nfm_exporter *ex, struct nfm_error *err)
+{
+	return ex && ex->ops->flush ? ex->ops->flush(ex->state, err) : 0;
+}
+
 int nfm_exporter_slice(struct nfm_exporter *ex, const char *name, struct nfm_error *err)
 {
 	return ex && ex->ops->slice ? ex->ops->slice(ex->state, name, err) : 0;

@@ -84,6 +84,8 @@ int nfm_exporter_write(struct nfm_exporter *ex, const struct nfm_flow_record *re
 		       struct nfm_error *err);
 /* Time-driven work up to now_ns (packet time). */
 int nfm_exporter_tick(struct nfm_exporter *ex, uint64_t now_ns, struct nfm_error *err);
+/* Writes or sends what is pending (counts are final after it). */
+int nfm_exporter_flush(struct nfm_exporter *ex, struct nfm_error *err);
 /* Completes the output (ready for the set's commit); frees ex whatever the result. */
 int nfm_exporter_close(struct nfm_exporter *ex, struct nfm_error *err);
 /* Stops writing and frees ex (the set discards the file). NULL is fine. */

@@ -30,6 +30,9 @@ struct nfm_exporter_ops {
 	 * begins; name is the slice's file name (export/slice.h). Rows written after it
 	 * belong to it. NULL for the others, which get one output per slice. */
 	int (*slice)(void *state, const char *name, struct nfm_error *err);
+	/* flush: writes or sends what is pending, so that counts are final before close
+	 * (a network exporter's last message). Optional. */
+	int (*flush)(void *state, struct nfm_error *err);
 	/* close: completes the content and frees the state; abort only frees. */
 	int (*close)(void *state, struct nfm_error *err);
 	void (*abort)(void *state);

@@ -205,6 +205,8 @@ static int end_slice(struct nfm_fanout *fo, struct nfm_error *err)
 		if (!o->cur)
 			continue;
 		struct nfm_export_counts c;
+		if (rc == 0)
+			rc = nfm_exporter_flush(o->cur, err);
 		nfm_exporter_counts(o->cur, &c);
 		add_counts(&o->closed, &c);
 		if (rc == 0)
@@ -316,16 +318,38 @@ void nfm_fanout_counts(const struct nfm_fanout *fo, size_t i, struct nfm_export_
 	if (!fo || i >= fo->n)
 		return;
 	const struct output *o = &fo->out[i];
-	if (o->slice_files) {
-		*c = o->closed;
-		if (o->cur) {
-			struct nfm_export_counts cur;
-			nfm_exporter_counts(o->cur, &cur);
-			add_counts(c, &cur);
-		}
-	} else {
-		nfm_exporter_counts(o->ex[0], c);
+	*c = o->closed;
+	struct nfm_export_counts open;
+	if (o->cur) {
+		nfm_exporter_counts(o->cur, &open);
+		add_counts(c, &open);
 	}
+	if (!o->slice_files)
+		for (int k = 0; k < NFM_SPLIT_N; k++)
+			if (o->ex[k]) {
+				nfm_exporter_counts(o->ex[k], &open);
+				add_counts(c, &open);
+			}
+}
+
+size_t nfm_fanout_outputs(const struct nfm_fanout *fo)
+{
+	return fo ? fo->n : 0;
+}
+
+const struct nfm_exporter_ops *nfm_fanout_ops(const struct nfm_fanout *fo, size_t i)
+{
+	return fo && i < fo->n ? fo->out[i].spec.ops : NULL;
+}
+
+const char *nfm_fanout_path(const struct nfm_fanout *fo, size_t i)
+{
+	return fo && i < fo->n ? fo->out[i].spec.path : NULL;
+}
+
+bool nfm_fanout_sliced(const struct nfm_fanout *fo, size_t i)
+{
+	return fo && i < fo->n && fo->out[i].spec.slices;
 }
 
 int nfm_fanout_close(struct nfm_fanout *fo, struct nfm_error *err)
@@ -341,7 +365,14 @@ int nfm_fanout_close(struct nfm_fanout *fo, struct nfm_error *err)
 			if (rc || o->slice_files || (o->spec.split && nfm_exporter_rows(o->ex[k]) == 0)) {
 				nfm_exporter_abort(o->ex[k]); /* drops its file */
 			} else {
-				rc = nfm_exporter_close(o->ex[k], err);
+				struct nfm_export_counts c;
+				rc = nfm_exporter_flush(o->ex[k], err);
+				nfm_exporter_counts(o->ex[k], &c);
+				add_counts(&o->closed, &c);
+				if (rc == 0)
+					rc = nfm_exporter_close(o->ex[k], err);
+				else
+					nfm_exporter_abort(o->ex[k]);
 			}
 			o->ex[k] = NULL;
 		}

@@ -54,8 +54,15 @@ int nfm_fanout_slice(struct nfm_fanout *fo, uint64_t start_ns, struct nfm_error 
 uint64_t nfm_fanout_gaps_skipped(const struct nfm_fanout *fo);
 /* Slices begun (empty ones included). */
 uint64_t nfm_fanout_slices(const struct nfm_fanout *fo);
-/* The counts of the i-th output (nfm_exporter_counts; for sliced files, the sum). */
+/* The counts of the i-th output (nfm_exporter_counts; for sliced files, the sum), final
+ * after nfm_fanout_close. */
 void nfm_fanout_counts(const struct nfm_fanout *fo, size_t i, struct nfm_export_counts *c);
+/* The outputs, in the order they were added: how many, and each one's format, path (or
+ * URL) and whether it is sliced. */
+size_t nfm_fanout_outputs(const struct nfm_fanout *fo);
+const struct nfm_exporter_ops *nfm_fanout_ops(const struct nfm_fanout *fo, size_t i);
+const char *nfm_fanout_path(const struct nfm_fanout *fo, size_t i);
+bool nfm_fanout_sliced(const struct nfm_fanout *fo, size_t i);
 /* The source_file column of the rows encoded from now on (-d --merge); NULL: none.
  * Change it only while no encode runs (between inputs). */
 void nfm_fanout_set_source(struct nfm_fanout *fo, const char *name);

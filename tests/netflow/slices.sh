@@ -66,6 +66,16 @@ for e in errors[:10]:
 sys.exit(1 if errors else 0)
 PY
 
+# The report counts what the NetFlow output wrote.
+if "$PROG" "$cap" "$work/r.json" -of nfdump-dict --slice 2 -q &&
+   python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))
+o = r["outputs"][0]
+sys.exit(0 if o["format"] == "nfdump-dict" and o["records"] == sum(map(len, d.values()))
+         and o["slices"] == len(d) else 1)' "$work/r.json" "$work/r_report.json"
+then ok; else bad "report outputs section"; fi
+
 # 2. One nfdump file per slice in a directory, the same arrays as the dict.
 if run "$cap" "$work/sl" -of nfdump --slice 2 --max-workers 2; then ok; else bad "slice files"; show_err; fi
 python3 - "$work" <<'PY' && ok || bad "slice files differ from the dict"
