@@ -1019,7 +1019,14 @@ NFM_TEST(test_formats)
 	CHECK_STR(nfm_exporter_ext(jsonl), "jsonl");
 	CHECK_STR(nfm_exporter_ext(xlsx), "xlsx");
 	CHECK_STR(nfm_exporter_name(xlsx), "xlsx");
-	CHECK(nfm_exporter_at(0) == csv && nfm_exporter_at(3) == xlsx && nfm_exporter_at(4) == NULL);
+	CHECK(nfm_exporter_at(0) == csv && nfm_exporter_at(3) == xlsx);
+	/* then the NetFlow formats, chosen by name only (never by a file's extension) */
+	const struct nfm_exporter_ops *nfd = nfm_exporter_find("nfdump");
+	CHECK(nfd && nfm_exporter_is_netflow(nfd) && nfm_exporter_listed(nfd));
+	CHECK(nfm_exporter_takes_slices(nfm_exporter_find("NFDUMP-DICT")));
+	CHECK(!nfm_exporter_listed(nfm_exporter_find("preview")));
+	for (size_t i = 4; nfm_exporter_at(i); i++)
+		CHECK(nfm_exporter_is_netflow(nfm_exporter_at(i)));
 }
 
 NFM_TEST(test_csv)
