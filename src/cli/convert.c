@@ -279,16 +279,21 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 static int commit_all(struct nfm_outputs *o, struct nfm_error *err)
 {
 	int rc = nfm_fanout_close(o->fanout, err);
-	/* What the NetFlow outputs and exports wrote or sent. */
-	for (size_t i = 0; rc == 0 && o->report && i < nfm_fanout_outputs(o->fanout); i++) {
+	/* What the NetFlow outputs and exports wrote or sent; an export's first send
+	 * problem (records not sent) as one warning. */
+	for (size_t i = 0; rc == 0 && i < nfm_fanout_outputs(o->fanout); i++) {
 		const struct nfm_exporter_ops *ops = nfm_fanout_ops(o->fanout, i);
 		if (!nfm_exporter_is_netflow(ops))
 			continue;
 		struct nfm_export_counts c;
 		nfm_fanout_counts(o->fanout, i, &c);
-		nfm_report_add_output(o->report, nfm_exporter_name(ops), nfm_fanout_path(o->fanout, i),
-				      c.records, c.messages, c.bytes, c.templates, c.dropped,
-				      nfm_fanout_sliced(o->fanout, i) ? nfm_fanout_slices(o->fanout) : 0);
+		if (c.warning[0])
+			nfm_msg("warning: %s", c.warning);
+		if (o->report)
+			nfm_report_add_output(o->report, nfm_exporter_name(ops),
+					      nfm_fanout_path(o->fanout, i), c.records, c.messages,
+					      c.bytes, c.templates, c.dropped,
+					      nfm_fanout_sliced(o->fanout, i) ? nfm_fanout_slices(o->fanout) : 0);
 	}
 	if (rc == 0 && o->report) {
 		nfm_report_set_elapsed(o->report, elapsed_since(&o->t0));

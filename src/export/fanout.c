@@ -194,6 +194,8 @@ static void add_counts(struct nfm_export_counts *sum, const struct nfm_export_co
 	sum->bytes += c->bytes;
 	sum->templates += c->templates;
 	sum->dropped += c->dropped;
+	if (!sum->warning[0])
+		memcpy(sum->warning, c->warning, sizeof sum->warning);
 }
 
 /* Closes the current slice's files. */
