@@ -571,6 +571,53 @@ NFM_TEST(exporters_over_loopback)
 	}
 }
 
+/* A message waits for more records at most a second of meter time (tick), then goes. */
+NFM_TEST(tick_sends_a_waiting_message)
+{
+	unsigned port;
+	int fd = listener(&port);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	const struct nfm_module *mods[] = { &nfm_mod_netflow };
+	struct nfm_layout lay;
+	struct nfm_columns cols = { 0 };
+	struct nfm_error err;
+	CHECK(nfm_layout_build(&lay, mods, 1, &err) == 0);
+	CHECK(nfm_columns_parse(&cols, "src_ip", &lay, &err) == 0);
+	char url[64];
+	snprintf(url, sizeof url, "netflow9://127.0.0.1:%u", port);
+	struct nfm_netflow_opts o = { .export_rate = 1000000 };
+	struct nfm_export_dest dest = { .path = url, .layout = &lay, .netflow = &o };
+	struct nfm_exporter *ex = NULL;
+	CHECK(nfm_exporter_open(&ex, nfm_exporter_for_url(url), &dest, &cols, &err) == 0);
+	if (ex) {
+		struct nfm_nf_record r = nf4(17, IP4(127, 0, 0, 1), 1, IP4(127, 0, 0, 2), 2,
+					     1700000000000ULL);
+		uint8_t entry[NFM_IPFIX_ENTRY_MAX];
+		size_t len = nfm_ipfix_entry(&r, entry);
+		CHECK(nfm_exporter_write_row(ex, entry, len, &err) == 0);
+		const uint64_t end_ns = r.last_ms * 1000000ULL;
+		uint8_t buf[2048];
+		CHECK(nfm_exporter_tick(ex, end_ns + 999000000ULL, &err) == 0);
+		CHECK(recv(fd, buf, sizeof buf, MSG_DONTWAIT) < 0); /* still waiting */
+		CHECK(nfm_exporter_tick(ex, end_ns + 1000000000ULL, &err) == 0);
+		struct tcollector c;
+		memset(&c, 0, sizeof c);
+		c.version = 9;
+		ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+		CHECK(n > 0);
+		if (n > 0)
+			CHECK_EQ_U(collect(&c, buf, (size_t)n), 1);
+		CHECK(c.nrec == 1 && same(&c.rec[0], &r));
+		CHECK(nfm_exporter_close(ex, &err) == 0);
+		CHECK(recv(fd, buf, sizeof buf, MSG_DONTWAIT) < 0); /* nothing was left */
+		free(c.rec);
+	}
+	nfm_columns_free(&cols);
+	close(fd);
+}
+
 NFM_TEST(closed_port_and_bad_destinations)
 {
 	unsigned port;
@@ -621,5 +668,6 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(mtu_limits);
 	RUN(netflow9_boot_time);
 	RUN(exporters_over_loopback);
+	RUN(tick_sends_a_waiting_message);
 	RUN(closed_port_and_bad_destinations);
 NFM_TEST_MAIN_END()
