@@ -52,6 +52,13 @@ static int begin_slice(void *ctx, uint64_t start_ns)
 	return nfm_fanout_slice(o->fanout, start_ns, &o->err);
 }
 
+/* Writer side: time-driven work of the outputs. */
+static int tick_outputs(void *ctx, uint64_t now_ns)
+{
+	struct nfm_outputs *o = ctx;
+	return nfm_fanout_tick(o->fanout, now_ns, &o->err);
+}
+
 /* Writer side: the report sees the flow, the outputs get their bytes. */
 static int emit_row(void *ctx, const uint8_t *row, size_t len)
 {
@@ -189,7 +196,8 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	}
 	struct nfm_pipeline_config pc = { .meter = cli->meter, .workers = workers,
 					  .encode = encode_row, .emit = emit_row, .ctx = o,
-					  .slice_ns = cli->slices.slice_ns, .slice = begin_slice };
+					  .slice_ns = cli->slices.slice_ns, .slice = begin_slice,
+					  .tick = tick_outputs };
 	pc.meter.layout = &o->layout;
 	struct nfm_pipeline *pl = nfm_pipeline_new(&pc, NULL, NULL);
 	if (!pl) {

@@ -178,12 +178,20 @@ int nfm_fanout_write(struct nfm_fanout *fo, const uint8_t *row, size_t len,
 
 int nfm_fanout_tick(struct nfm_fanout *fo, uint64_t now_ns, struct nfm_error *err)
 {
-	for (size_t i = 0; i < fo->n; i++)
+	for (size_t i = 0; i < fo->n; i++) {
+		struct output *o = &fo->out[i];
+		if (o->slice_files) {
+			int rc = nfm_exporter_tick(o->cur, now_ns, err);
+			if (rc)
+				return rc;
+			continue;
+		}
 		for (int k = 0; k < NFM_SPLIT_N; k++) {
-			int rc = nfm_exporter_tick(fo->out[i].ex[k], now_ns, err);
+			int rc = nfm_exporter_tick(o->ex[k], now_ns, err);
 			if (rc)
 				return rc;
 		}
+	}
 	return 0;
 }
 

@@ -394,6 +394,8 @@ static void *writer_main(void *arg)
 		int rc = stopped ? 0 : write_batch(pl, s);
 		if (rc == 0 && !stopped && s->cut && pl->cfg.slice)
 			rc = pl->cfg.slice(pl->cfg.ctx, s->slice_start);
+		if (rc == 0 && !stopped && s->have_tick && pl->cfg.tick)
+			rc = pl->cfg.tick(pl->cfg.ctx, s->tick);
 		for (unsigned w = 0; w < pl->nw; w++) {
 			s->out[w].n = 0;
 			s->out[w].recs.len = 0;

@@ -54,6 +54,10 @@ struct nfm_pipeline_config {
 	 * time goes back counts in the current slot. Works with encode/emit only. */
 	uint64_t slice_ns;
 	nfm_slice_begin slice;
+	/* Called in the writer thread after the rows of each batch with the batch's time
+	 * (the input's clock): time-driven work of the outputs (a network exporter sends a
+	 * message that has waited too long). Optional. */
+	int (*tick)(void *ctx, uint64_t now_ns);
 };
 
 struct nfm_pipeline;
