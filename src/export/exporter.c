@@ -12,6 +12,7 @@ static const struct nfm_exporter_ops *const exporters[] = {
 	&nfm_exporter_jsonl,
 	&nfm_exporter_xlsx,
 	&nfm_exporter_preview,
+	&nfm_exporter_nfcapd,
 };
 
 #define N_EXPORTERS (sizeof exporters / sizeof exporters[0])

@@ -39,6 +39,7 @@ extern const struct nfm_exporter_ops nfm_exporter_json;
 extern const struct nfm_exporter_ops nfm_exporter_jsonl;
 extern const struct nfm_exporter_ops nfm_exporter_xlsx;
 extern const struct nfm_exporter_ops nfm_exporter_preview;
+extern const struct nfm_exporter_ops nfm_exporter_nfcapd;
 
 /* True when a text cell starting with s could be read as a formula by a spreadsheet
  * (= + - @ TAB CR): CSV and XLSX prefix such cells with an apostrophe. */

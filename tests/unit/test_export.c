@@ -1019,7 +1019,12 @@ NFM_TEST(test_formats)
 	CHECK_STR(nfm_exporter_ext(jsonl), "jsonl");
 	CHECK_STR(nfm_exporter_ext(xlsx), "xlsx");
 	CHECK_STR(nfm_exporter_name(xlsx), "xlsx");
-	CHECK(nfm_exporter_at(0) == csv && nfm_exporter_at(3) == xlsx && nfm_exporter_at(4) == NULL);
+	CHECK(nfm_exporter_at(0) == csv && nfm_exporter_at(3) == xlsx);
+	/* The listed formats end, each found by its name; the preview is not one of them. */
+	size_t listed = 0;
+	for (const struct nfm_exporter_ops *o; listed < 64 && (o = nfm_exporter_at(listed)); listed++)
+		CHECK(nfm_exporter_find(nfm_exporter_name(o)) == o && o != nfm_exporter_find("preview"));
+	CHECK(listed >= 4 && listed < 64);
 }
 
 NFM_TEST(test_csv)
