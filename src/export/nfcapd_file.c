@@ -304,8 +304,8 @@ int nfm_nfcapd_file_open(struct nfm_nfcapd_file **out, struct nfm_outset *set,
 				     path, limit, NFM_NFCAPD_BLOCK_MIN, NFM_NFCAPD_BLOCK_MAX);
 	if (nfm_out_is_direct(path))
 		return nfm_error_set(err, NFM_ERR_INVALID,
-				     "%s: an nfcapd file needs a regular file (its header is completed at the end), not a device, pipe or standard output",
-				     path);
+				     "%s: an nfcapd file needs a regular file (its header is completed "
+				     "at the end), not a device, pipe or standard output", path);
 	struct nfm_nfcapd_file *f = calloc(1, sizeof *f);
 	if (f) {
 		f->block = malloc(BLOCK_HEADER_SIZE + (size_t)limit);
