@@ -12,6 +12,7 @@
 #include "export/fanout.h"
 #include "feature/modules.h"
 #include "feature/fields.h"
+#include "feature/netflow.h"
 #include "flow/meter.h"
 #include "flow/pipeline.h"
 
@@ -25,6 +26,7 @@ struct nfm_outputs {
 	struct nfm_report *report;
 	uint64_t evicted;         /* flows written early by the active-flow cap */
 	uint64_t packets;
+	uint64_t gaps_warned;     /* empty slices skipped, already reported */
 	struct nfm_error err;     /* the first error of the writer side */
 	struct timespec t0;
 };
@@ -41,6 +43,13 @@ static int encode_row(void *ctx, const struct nfm_flow_record *rec, struct nfm_b
 {
 	const struct nfm_outputs *o = ctx;
 	return nfm_fanout_encode(o->fanout, rec, row);
+}
+
+/* Writer side: a time slice begins. */
+static int begin_slice(void *ctx, uint64_t start_ns)
+{
+	struct nfm_outputs *o = ctx;
+	return nfm_fanout_slice(o->fanout, start_ns, &o->err);
 }
 
 /* Writer side: the report sees the flow, the outputs get their bytes. */
@@ -75,6 +84,8 @@ struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm
 		mask |= NFM_SET_EXT;
 		mods[nmods++] = &nfm_mod_tunnel;
 	}
+	if (nfm_exporter_is_netflow(job->fmt) || cli->nexports)
+		mods[nmods++] = &nfm_mod_netflow;
 	if (nfm_layout_build(&o->layout, mods, nmods, &o->err) ||
 	    nfm_columns_select(&o->cols, mask, &o->layout)) {
 		nfm_msg("out of memory");
@@ -92,12 +103,25 @@ struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm
 		nfm_outputs_close(o, false);
 		return NULL;
 	}
-	int rc = nfm_fanout_add(o->fanout, job->fmt, job->output, &o->cols, cli->split, 0, &o->err);
+	struct nfm_fanout_spec spec = { .ops = job->fmt, .path = job->output, .cols = &o->cols,
+					.split = cli->split, .layout = &o->layout,
+					.netflow = &cli->netflow,
+					.slices = cli->slices.slice_ns ? &cli->slices : NULL };
+	int rc = nfm_fanout_add(o->fanout, &spec, &o->err);
 	/* The preview table goes to standard output, or standard error when the flows do. */
-	if (rc == 0 && cli->preview)
-		rc = nfm_fanout_add(o->fanout, nfm_exporter_find("preview"),
-				    strcmp(job->output, "-") == 0 ? "/dev/stderr" : "-", &o->cols, false,
-				    cli->preview, &o->err);
+	if (rc == 0 && cli->preview) {
+		struct nfm_fanout_spec pv = { .ops = nfm_exporter_find("preview"),
+					      .path = strcmp(job->output, "-") == 0 ? "/dev/stderr" : "-",
+					      .cols = &o->cols, .max_rows = cli->preview };
+		rc = nfm_fanout_add(o->fanout, &pv, &o->err);
+	}
+	/* Network exporters send the NetFlow records beside the outputs. */
+	for (size_t i = 0; i < cli->nexports && rc == 0; i++) {
+		struct nfm_fanout_spec ex = { .ops = nfm_exporter_for_url(cli->exports[i]),
+					      .path = cli->exports[i], .cols = &o->cols,
+					      .layout = &o->layout, .netflow = &cli->netflow };
+		rc = nfm_fanout_add(o->fanout, &ex, &o->err);
+	}
 	if (rc) {
 		nfm_msg("%s", o->err.msg);
 		nfm_outputs_close(o, false);
@@ -164,7 +188,8 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 		return NFM_INPUT_FAILED;
 	}
 	struct nfm_pipeline_config pc = { .meter = cli->meter, .workers = workers,
-					  .encode = encode_row, .emit = emit_row, .ctx = o };
+					  .encode = encode_row, .emit = emit_row, .ctx = o,
+					  .slice_ns = cli->slices.slice_ns, .slice = begin_slice };
 	pc.meter.layout = &o->layout;
 	struct nfm_pipeline *pl = nfm_pipeline_new(&pc, NULL, NULL);
 	if (!pl) {
@@ -224,6 +249,12 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 	const struct nfm_counters *mcnt = &counters;
 	if (status == NFM_INPUT_OUTPUT_FAILED)
 		nfm_msg("%s", o->err.msg);
+	uint64_t gaps = nfm_fanout_gaps_skipped(o->fanout);
+	if (gaps > o->gaps_warned) {
+		nfm_msg("warning: %s: %llu empty time slices not written (gaps of more than %u slices between packets)",
+			display, (unsigned long long)(gaps - o->gaps_warned), NFM_SLICE_GAP_MAX);
+		o->gaps_warned = gaps;
+	}
 	o->packets += mcnt->packets;
 	o->evicted += mcnt->flows_by_reason[NFM_END_EVICTED];
 	if (o->report) {
@@ -248,6 +279,17 @@ enum nfm_input_status nfm_convert_input(struct nfm_outputs *o, const struct nfm_
 static int commit_all(struct nfm_outputs *o, struct nfm_error *err)
 {
 	int rc = nfm_fanout_close(o->fanout, err);
+	/* What the NetFlow outputs and exports wrote or sent. */
+	for (size_t i = 0; rc == 0 && o->report && i < nfm_fanout_outputs(o->fanout); i++) {
+		const struct nfm_exporter_ops *ops = nfm_fanout_ops(o->fanout, i);
+		if (!nfm_exporter_is_netflow(ops))
+			continue;
+		struct nfm_export_counts c;
+		nfm_fanout_counts(o->fanout, i, &c);
+		nfm_report_add_output(o->report, nfm_exporter_name(ops), nfm_fanout_path(o->fanout, i),
+				      c.records, c.messages, c.bytes, c.templates, c.dropped,
+				      nfm_fanout_sliced(o->fanout, i) ? nfm_fanout_slices(o->fanout) : 0);
+	}
 	if (rc == 0 && o->report) {
 		nfm_report_set_elapsed(o->report, elapsed_since(&o->t0));
 		rc = nfm_report_save(o->report, o->set, o->job->report_base, err);

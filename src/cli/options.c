@@ -11,6 +11,8 @@ enum opt_id {
 	O_SPLIT, O_STREAM, O_CHUNK, O_FLOW_TIMEOUT, O_ACTIVE_TIMEOUT, O_MAX_WORKERS,
 	O_MAX_ACTIVE, O_REPORT_DIR, O_NO_REPORT, O_EXTENDED, O_NO_TUNNELS, O_LIST_COLUMNS, O_NO_PROGRESS,
 	O_QUIET, O_VERBOSE, O_HELP, O_VERSION,
+	O_SLICE, O_SLICE_SUBDIRS, O_LOCALTIME, O_SORT_BY, O_LZ4, O_IDENT,
+	O_EXPORT, O_EXPORT_RATE, O_EXPORT_MTU, O_EXPORT_BIFLOW, O_EXPORT_DOMAIN,
 };
 
 /* What an option's value is; each kind has one parser and one error message. */
@@ -58,7 +60,7 @@ static const struct opt options[] = {
 	  "nexusflowmeter capture.pcap flows.csv --max-flows 1000",
 	  .kind = K_UINT, .lo = 1, .hi = UINT64_MAX },
 	{ O_FORMAT, "output-format", "-of", "FMT",
-	  "Output format, case-insensitive: csv, json, jsonl (or ndjson) or xlsx (or excel). Default: from the output file's extension, else csv.",
+	  "Output format, case-insensitive: csv, json, jsonl (or ndjson) or xlsx (or excel) for flow records; nfdump (the JSON array 'nfdump -o json' prints), nfdump-dict (one JSON object of every time slice's nfdump array, keyed by nfcapd file name: what python-netflow returns) or nfcapd (a directory of nfcapd files, one per time slice, for nfdump -R) for NetFlow records, one per direction (docs/netflow.md). Default: from the output file's extension, else csv.",
 	  "nexusflowmeter capture.pcap flows.json -of json",
 	  .kind = K_FORMAT },
 	{ O_PREVIEW, "quick-preview", NULL, "N",
@@ -93,6 +95,50 @@ static const struct opt options[] = {
 	  "Hard cap on flows held at once by a conversion (default: derived from --chunk-size). It is shared out exactly among the workers, and a cap below --max-workers uses as many workers as the cap; a full worker writes the flow idle for the longest in its shard early (end_reason evicted).",
 	  "nexusflowmeter capture.pcap flows.csv --max-active-flows 100000",
 	  .kind = K_UINT, .lo = 1, .hi = UINT64_MAX },
+	{ O_SLICE, "slice", NULL, "SECONDS",
+	  "Cut packet time into slices of SECONDS (whole seconds, aligned on the epoch like nfpcapd -t; default 300 with -of nfcapd and nfdump-dict): a flow still open at a slice's end is written there and continues as a new record, so every packet is in exactly one slice. -of nfcapd and nfdump write one file per slice into the directory output_file, named nfcapd.YYYYMMDDhhmm (nfcapd.YYYYMMDDhhmmss under a minute; nfdump adds .json), empty slices within the capture included; nfdump-dict keys its object by those names.",
+	  "nexusflowmeter capture.pcap slices/ -of nfcapd --slice 60",
+	  .kind = K_UINT, .lo = 1, .hi = 31622400 },
+	{ O_SLICE_SUBDIRS, "slice-subdirs", NULL, "N",
+	  "Put slice files in subdirectories by time, like nfcapd -S N: 1 %Y/%m/%d, 2 %Y/%m/%d/%H, 3 %Y/%W/%u, 4 %Y/%W/%u/%H, 5 %Y/%j, 6 %Y/%j/%H, 7 %Y-%m-%d, 8 %Y-%m-%d/%H; 0 none (default).",
+	  "nexusflowmeter capture.pcap slices/ -of nfcapd --slice-subdirs 1",
+	  .kind = K_UINT, .lo = 0, .hi = 8 },
+	{ O_LOCALTIME, "localtime", NULL, NULL,
+	  "Slice names and nfdump JSON times in the local time zone (TZ), as nfpcapd and nfdump print them, instead of UTC.",
+	  "TZ=Europe/Paris nexusflowmeter capture.pcap flows.json -of nfdump --localtime",
+	  .kind = K_FLAG },
+	{ O_SORT_BY, "sort-by", NULL, "KEY",
+	  "Order of the records of each nfdump / nfdump-dict array: bytes or packets (largest first, like nfdump -O bytes), first (earliest first), or none (the order flows end; default). Sorting holds one output's (one slice's) records in memory.",
+	  "nexusflowmeter capture.pcap flows.json -of nfdump-dict --sort-by bytes",
+	  .kind = K_NAME },
+	{ O_LZ4, "lz4", NULL, NULL,
+	  "Compress the blocks of nfcapd files with LZ4 (nfpcapd -y); nfdump reads them as they are.",
+	  "nexusflowmeter capture.pcap slices/ -of nfcapd --lz4",
+	  .kind = K_FLAG },
+	{ O_IDENT, "ident", NULL, "NAME",
+	  "Ident string stored in nfcapd files (nfpcapd -I; shown by nfdump -I).",
+	  "nexusflowmeter capture.pcap slices/ -of nfcapd --ident lab1",
+	  .kind = K_NAME },
+	{ O_EXPORT, "export", NULL, "URL",
+	  "Also send the NetFlow records over UDP while the capture is metered: ipfix://HOST:PORT (IPFIX, RFC 7011) or netflow9://HOST:PORT (NetFlow v9); HOST is a name, an IPv4 address or [IPv6]. Up to 4 times. What was sent is in the report.",
+	  "nexusflowmeter capture.pcap flows.json -of nfdump --export ipfix://127.0.0.1:4739",
+	  .kind = K_NAME },
+	{ O_EXPORT_RATE, "export-rate", NULL, "N",
+	  "Send at most N records per second (default: a rate a collector on the same machine takes without loss; docs/netflow.md).",
+	  "nexusflowmeter capture.pcap flows.csv --export ipfix://127.0.0.1:4739 --export-rate 20000",
+	  .kind = K_UINT, .lo = 1, .hi = 1000000000 },
+	{ O_EXPORT_MTU, "export-mtu", NULL, "BYTES",
+	  "Largest export datagram payload (default 1400, within the path MTU of Ethernet and most tunnels).",
+	  "nexusflowmeter capture.pcap flows.csv --export ipfix://127.0.0.1:4739 --export-mtu 8900",
+	  .kind = K_UINT, .lo = 256, .hi = 65000 },
+	{ O_EXPORT_BIFLOW, "export-biflow", NULL, NULL,
+	  "IPFIX: send one record per flow with the responder's packets and bytes as RFC 5103 reverse elements (nfcapd shows them as out_packets / out_bytes), instead of one record per direction.",
+	  "nexusflowmeter capture.pcap flows.csv --export ipfix://127.0.0.1:4739 --export-biflow",
+	  .kind = K_FLAG },
+	{ O_EXPORT_DOMAIN, "export-domain", NULL, "N",
+	  "IPFIX observation domain id / NetFlow v9 source id of the export (default 0).",
+	  "nexusflowmeter capture.pcap flows.csv --export ipfix://127.0.0.1:4739 --export-domain 7",
+	  .kind = K_UINT, .lo = 0, .hi = 4294967295u },
 	{ O_REPORT_DIR, "report-dir", NULL, "DIR",
 	  "Directory for the analysis reports NAME_report.txt and NAME_report.json (default: beside the output).",
 	  "nexusflowmeter capture.pcap flows.csv --report-dir ./reports/",
@@ -409,10 +455,19 @@ static int bad_value(FILE *err, const struct opt *o, const char *name, const cha
 	}
 	case K_FORMAT:
 		snprintf(expect, sizeof expect,
-			 "csv, json, jsonl (or ndjson) or xlsx (or excel), case-insensitive");
+			 "csv, json, jsonl (or ndjson), xlsx (or excel), nfdump, nfdump-dict or nfcapd, case-insensitive");
 		break;
 	default:
-		snprintf(expect, sizeof expect, "a directory name");
+		if (o->id == O_SORT_BY) {
+			snprintf(expect, sizeof expect, "bytes, packets, first or none");
+			break;
+		}
+		if (o->id == O_EXPORT) {
+			snprintf(expect, sizeof expect,
+				 "ipfix://HOST:PORT or netflow9://HOST:PORT");
+			break;
+		}
+		snprintf(expect, sizeof expect, "%s", o->id == O_IDENT ? "a name (not empty)" : "a directory name");
 		break;
 	}
 	return bad(err, "%s: invalid value '%s'%s%s%s: expected %s", name,
@@ -449,7 +504,7 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, con
 		break; /* parsed below with the option's names (--protocols is the one list) */
 	case K_FORMAT:
 		cli->format = nfm_exporter_find(val);
-		if (!cli->format || cli->format == nfm_exporter_find("preview"))
+		if (!nfm_exporter_listed(cli->format))
 			return bad_value(err, o, name, val, NULL);
 		break;
 	}
@@ -482,6 +537,70 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, con
 	case O_FLOW_TIMEOUT: cli->meter.idle_timeout_ns = u; break;
 	case O_ACTIVE_TIMEOUT: cli->meter.active_timeout_ns = u; break;
 	case O_FORMAT: cli->have_format = true; break;
+	case O_SLICE: cli->slices.slice_ns = u * 1000000000u; break;
+	case O_SLICE_SUBDIRS: cli->slices.subdirs = (unsigned)u; break;
+	case O_LOCALTIME: cli->slices.localtime = cli->netflow.localtime = true; break;
+	case O_SORT_BY:
+		if (strcasecmp(val, "bytes") == 0)
+			cli->netflow.sort = NFM_NF_SORT_BYTES;
+		else if (strcasecmp(val, "packets") == 0)
+			cli->netflow.sort = NFM_NF_SORT_PACKETS;
+		else if (strcasecmp(val, "first") == 0)
+			cli->netflow.sort = NFM_NF_SORT_FIRST;
+		else if (strcasecmp(val, "none") == 0)
+			cli->netflow.sort = NFM_NF_SORT_NONE;
+		else
+			return bad_value(err, o, name, val, NULL);
+		break;
+	case O_LZ4: cli->netflow.lz4 = true; break;
+	case O_IDENT: cli->netflow.ident = val; break;
+	case O_EXPORT:
+		if (!nfm_exporter_for_url(val))
+			return bad_value(err, o, name, val, NULL);
+		if (cli->nexports == NFM_CLI_MAX_EXPORTS)
+			return bad(err, "%s: at most %d exports", name, NFM_CLI_MAX_EXPORTS);
+		cli->exports[cli->nexports++] = val;
+		break;
+	case O_EXPORT_RATE: cli->netflow.export_rate = u; cli->export_opts = true; break;
+	case O_EXPORT_MTU: cli->netflow.export_mtu = (uint32_t)u; cli->export_opts = true; break;
+	case O_EXPORT_BIFLOW: cli->netflow.biflow = true; cli->export_opts = true; break;
+	case O_EXPORT_DOMAIN: cli->netflow.domain_id = (uint32_t)u; cli->export_opts = true; break;
+	}
+	return 0;
+}
+
+/* The options of the NetFlow side against the format and each other. */
+static int check_netflow(struct nfm_cli *cli, FILE *err)
+{
+	const struct nfm_exporter_ops *fmt = cli->have_format ? cli->format : NULL;
+	const char *fname = nfm_exporter_name(fmt);
+	bool nf = nfm_exporter_is_netflow(fmt);
+	bool nfdump = nf && strncmp(fname, "nfdump", 6) == 0;
+	bool nfcapd = nf && strcmp(fname, "nfcapd") == 0;
+	if (cli->slices.slice_ns && !nf)
+		return bad(err, "--slice works with -of nfdump, nfdump-dict and nfcapd");
+	if (nfm_exporter_is_sliced(fmt) && !cli->slices.slice_ns)
+		cli->slices.slice_ns = 300 * 1000000000ull;
+	cli->slice_files = cli->slices.slice_ns && !nfm_exporter_takes_slices(fmt);
+	if (cli->slices.subdirs && !cli->slice_files)
+		return bad(err, "--slice-subdirs needs slice files: -of nfcapd, or -of nfdump with --slice");
+	if (cli->slices.localtime && !nf)
+		return bad(err, "--localtime works with -of nfdump, nfdump-dict and nfcapd");
+	if (cli->netflow.sort && !nfdump)
+		return bad(err, "--sort-by works with -of nfdump and nfdump-dict");
+	if ((cli->netflow.lz4 || cli->netflow.ident) && !nfcapd)
+		return bad(err, "--lz4 and --ident work with -of nfcapd");
+	if (cli->export_opts && !cli->nexports)
+		return bad(err, "--export-rate, --export-mtu, --export-biflow and --export-domain need --export");
+	if (cli->slices.slice_ns && cli->merge)
+		return bad(err, "--merge does not work with time slices: the captures' times would interleave");
+	if (cli->slices.slice_ns && cli->split)
+		return bad(err, "--split-by-protocol does not work with time slices");
+	if (cli->slice_files) {
+		if (cli->directory)
+			return bad(err, "-of %s with time slices writes a directory per capture: give one capture and a directory, not -d", fname);
+		if (cli->output && strcmp(cli->output, "-") == 0)
+			return bad(err, "-of %s with time slices writes files into a directory: give a directory name, not -", fname);
 	}
 	return 0;
 }
@@ -571,6 +690,9 @@ int nfm_cli_parse(int argc, char **argv, struct nfm_cli *cli, FILE *err)
 		if (cli->split && strcmp(cli->output, "-") == 0)
 			return bad(err, "--split-by-protocol: output_file '-' (standard output) cannot be split into files; give a base name such as flows");
 	}
+	int rc = check_netflow(cli, err);
+	if (rc)
+		return rc;
 	/* An empty name would surface later as an I/O error (exit 1) or a file named after
 	 * nothing; it is a mistake on the command line. */
 	if (cli->input && !*cli->input)

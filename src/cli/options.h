@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include "export/exporter.h"
+#include "export/slice.h"
+#include "feature/netflow.h"
 #include "flow/meter.h"
 
 /* Exit codes (docs/nexusflowmeter.1, README). */
@@ -19,6 +21,8 @@ enum {
 				  * corrupt part-way) or, in batch mode, some inputs failed */
 	NFM_EXIT_INTERRUPTED = 130,
 };
+
+#define NFM_CLI_MAX_EXPORTS 4
 
 struct nfm_cli {
 	const char *input;        /* positional pcap_file ("-" = stdin) */
@@ -34,6 +38,14 @@ struct nfm_cli {
 	uint64_t chunk_mb;        /* --chunk-size: memory budget for active flows */
 	unsigned workers;         /* --max-workers */
 	struct nfm_meter_config meter;
+	/* The NetFlow side */
+	struct nfm_slice_spec slices; /* --slice (slice_ns 0: none), --slice-subdirs,
+				       * --localtime */
+	bool slice_files;         /* the output is a directory of one file per slice */
+	struct nfm_netflow_opts netflow; /* --sort-by, --lz4, --ident, --export-... */
+	const char *exports[NFM_CLI_MAX_EXPORTS]; /* --export URL, in order */
+	size_t nexports;
+	bool export_opts;         /* an --export-* option was given */
 };
 
 /* Parses argv. Returns 0, or NFM_EXIT_USAGE after printing one error line and a hint to

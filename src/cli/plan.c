@@ -355,7 +355,9 @@ static int exit_of(enum check ck)
 static int claim_job_outputs(struct claims *c, const struct nfm_cli *cli, const struct nfm_job *job)
 {
 	enum check ck = CHECK_OK;
-	if (cli->split) {
+	if (cli->slice_files) {
+		/* a directory, claimed by plan_one_job */
+	} else if (cli->split) {
 		for (int k = 0; k < NFM_SPLIT_N && ck == CHECK_OK; k++) {
 			char *p = nfm_split_path(job->output, k, job->fmt);
 			if (!p)
@@ -606,8 +608,17 @@ static int plan_one_job(struct claims *c, const struct nfm_cli *cli, struct nfm_
 		if (dot && dot > strrchr(job->output, '/') && nfm_exporter_for_path(job->output))
 			*dot = '\0';
 	}
+	if (cli->slice_files) { /* "slices/" gives slices_report.txt beside the directory */
+		size_t len = strlen(job->output);
+		while (len > 1 && job->output[len - 1] == '/')
+			job->output[--len] = '\0';
+		int rc = claim_dir(c, plan, job->output, "output directory");
+		if (rc)
+			return rc;
+	}
 	if (!cli->no_report) {
-		job->report_base = report_base_for(cli, output, cli->directory ? "merged" : inputs[0]);
+		job->report_base = report_base_for(cli, job->output,
+						   cli->directory ? "merged" : inputs[0]);
 		if (!job->report_base)
 			return oom();
 	}
@@ -617,6 +628,7 @@ static int plan_one_job(struct claims *c, const struct nfm_cli *cli, struct nfm_
 int nfm_plan_make(const struct nfm_cli *cli, struct nfm_plan *plan)
 {
 	memset(plan, 0, sizeof *plan);
+	plan->slice_files = cli->slice_files;
 	struct claims c = { 0 };
 	char **files = NULL;
 	size_t n = 0;
@@ -681,7 +693,12 @@ int nfm_plan_prepare(const struct nfm_plan *plan, struct nfm_outreg *reg)
 	int rc = 0;
 	for (size_t j = 0; j < plan->njobs && rc == 0; j++) {
 		const struct nfm_job *job = &plan->jobs[j];
-		const char *paths[2] = { job->output, job->report_base };
+		char *in_dir = plan->slice_files ? join_path(job->output, "nfcapd") : NULL;
+		const char *paths[2] = { in_dir ? in_dir : job->output, job->report_base };
+		if (plan->slice_files && !in_dir) {
+			rc = oom();
+			break;
+		}
 		for (int k = 0; k < 2 && rc == 0; k++) {
 			if (!paths[k] || nfm_out_is_direct(paths[k]))
 				continue;
@@ -701,6 +718,7 @@ int nfm_plan_prepare(const struct nfm_plan *plan, struct nfm_outreg *reg)
 				rc = NFM_EXIT_ERROR;
 			}
 		}
+		free(in_dir);
 	}
 	free(last);
 	return rc;

@@ -18,7 +18,8 @@
 struct nfm_job {
 	char **inputs;
 	size_t ninputs;
-	char *output;       /* the flows file ("-" = stdout), or the base of the split names */
+	char *output;       /* the flows file ("-" = stdout), the base of the split names, or
+			     * the directory of slice files (cli->slice_files) */
 	char *report_base;  /* reports: REPORT_BASE.txt and .json; NULL with --no-report */
 	const struct nfm_exporter_ops *fmt;
 };
@@ -29,8 +30,10 @@ struct nfm_plan {
 	size_t ncaptures;   /* captures found (with -d: also those that cannot be read) */
 	char **unreadable;  /* -d entries that cannot be read: one message each */
 	size_t nunreadable;
-	const char *dirs[2];/* directories to create when missing: -c, --report-dir */
+	const char *dirs[3];/* directories to create when missing: -c, --report-dir, the
+			     * directory of slice files */
 	size_t ndirs;
+	bool slice_files;   /* job outputs are directories of slice files */
 };
 
 /* Builds and checks the plan. Returns 0, or the exit status after printing one line. */

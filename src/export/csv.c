@@ -151,7 +151,7 @@ static int csv_open(void **state, const struct nfm_export_dest *dest,
 	st->cols = cols;
 	struct nfm_buf head = { 0 };
 	for (size_t i = 0; i < cols->n && rc == 0; i++)
-		rc = (i && add_char(&head, ',')) || add_text(&head, cols->f[i]->name);
+		rc = (i && add_char(&head, ',')) || add_text(&head, nfm_column_name(cols, i));
 	if (rc == 0)
 		rc = add_char(&head, '\n');
 	if (rc == 0)

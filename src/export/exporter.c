@@ -12,6 +12,8 @@ static const struct nfm_exporter_ops *const exporters[] = {
 	&nfm_exporter_jsonl,
 	&nfm_exporter_xlsx,
 	&nfm_exporter_preview,
+	&nfm_exporter_nfdump,
+	&nfm_exporter_nfdump_dict,
 	&nfm_exporter_nfcapd,
 };
 
@@ -51,7 +53,7 @@ const struct nfm_exporter_ops *nfm_exporter_for_path(const char *path)
 	const char *ext = dot + 1;
 	for (size_t i = 0; i < N_EXPORTERS; i++) {
 		const struct nfm_exporter_ops *o = exporters[i];
-		if (!o->listed)
+		if (!o->listed || o->netflow) /* NetFlow formats only by name (-of) */
 			continue;
 		if (strcasecmp(ext, o->ext) == 0)
 			return o;
@@ -67,6 +69,7 @@ const struct nfm_exporter_ops *nfm_exporter_for_path(const char *path)
 const char *nfm_exporter_name(const struct nfm_exporter_ops *ops) { return ops ? ops->name : "unknown"; }
 const char *nfm_exporter_ext(const struct nfm_exporter_ops *ops) { return ops ? ops->ext : ""; }
 bool nfm_exporter_allows_stdout(const struct nfm_exporter_ops *ops) { return ops && ops->allows_stdout; }
+bool nfm_exporter_listed(const struct nfm_exporter_ops *ops) { return ops && ops->listed; }
 
 const struct nfm_exporter_ops *nfm_exporter_at(size_t i)
 {
@@ -156,6 +159,21 @@ void nfm_exporter_abort(struct nfm_exporter *ex)
 uint64_t nfm_exporter_rows(const struct nfm_exporter *ex)
 {
 	return ex ? ex->rows : 0;
+}
+
+int nfm_exporter_flush(struct nfm_exporter *ex, struct nfm_error *err)
+{
+	return ex && ex->ops->flush ? ex->ops->flush(ex->state, err) : 0;
+}
+
+int nfm_exporter_slice(struct nfm_exporter *ex, const char *name, struct nfm_error *err)
+{
+	return ex && ex->ops->slice ? ex->ops->slice(ex->state, name, err) : 0;
+}
+
+bool nfm_exporter_takes_slices(const struct nfm_exporter_ops *ops)
+{
+	return ops && ops->slice;
 }
 
 void nfm_exporter_counts(const struct nfm_exporter *ex, struct nfm_export_counts *c)

@@ -33,6 +33,9 @@ struct nfm_export_dest {
 	const char *path;          /* a file, "-" (standard output), /dev/stderr, ... */
 	struct nfm_outset *set;    /* files are created in it */
 	uint64_t max_rows;         /* 0: all; else the exporter keeps the first max_rows */
+	bool encode_only;          /* no file: the exporter only encodes rows (for outputs
+				    * opened once per time slice, whose instances come and go
+				    * while workers encode); formats that can be sliced obey */
 	const struct nfm_layout *layout;        /* the run's feature modules (NULL: none) */
 	const struct nfm_netflow_opts *netflow; /* options of the NetFlow formats (NULL:
 						 * defaults) */
@@ -47,6 +50,8 @@ const struct nfm_exporter_ops *nfm_exporter_for_path(const char *path);
 const char *nfm_exporter_name(const struct nfm_exporter_ops *ops);
 const char *nfm_exporter_ext(const struct nfm_exporter_ops *ops);
 bool nfm_exporter_allows_stdout(const struct nfm_exporter_ops *ops);
+/* True for the formats -of accepts (not the preview, not network exporters). */
+bool nfm_exporter_listed(const struct nfm_exporter_ops *ops);
 /* The exporters that write files of flows (for --help and the docs), in table order. */
 const struct nfm_exporter_ops *nfm_exporter_at(size_t i);
 
@@ -79,11 +84,18 @@ int nfm_exporter_write(struct nfm_exporter *ex, const struct nfm_flow_record *re
 		       struct nfm_error *err);
 /* Time-driven work up to now_ns (packet time). */
 int nfm_exporter_tick(struct nfm_exporter *ex, uint64_t now_ns, struct nfm_error *err);
+/* Writes or sends what is pending (counts are final after it). */
+int nfm_exporter_flush(struct nfm_exporter *ex, struct nfm_error *err);
 /* Completes the output (ready for the set's commit); frees ex whatever the result. */
 int nfm_exporter_close(struct nfm_exporter *ex, struct nfm_error *err);
 /* Stops writing and frees ex (the set discards the file). NULL is fine. */
 void nfm_exporter_abort(struct nfm_exporter *ex);
 uint64_t nfm_exporter_rows(const struct nfm_exporter *ex);
+/* A slice begins, for formats that hold all slices in one output (nfdump-dict);
+ * returns 0 and does nothing for the others. */
+int nfm_exporter_slice(struct nfm_exporter *ex, const char *name, struct nfm_error *err);
+/* True when ops holds every slice in one output (it takes nfm_exporter_slice). */
+bool nfm_exporter_takes_slices(const struct nfm_exporter_ops *ops);
 /* Fills c (zeros when the exporter keeps no counts). */
 void nfm_exporter_counts(const struct nfm_exporter *ex, struct nfm_export_counts *c);
 /* True when ops writes NetFlow records (the netflow module must be in the layout). */

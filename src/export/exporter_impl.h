@@ -26,6 +26,13 @@ struct nfm_exporter_ops {
 	/* write: one row, in order. */
 	int (*write)(void *state, const uint8_t *row, size_t len, struct nfm_error *err);
 	int (*tick)(void *state, uint64_t now_ns, struct nfm_error *err); /* NULL: none */
+	/* A format that holds every time slice in one output (nfdump-dict): a slice
+	 * begins; name is the slice's file name (export/slice.h). Rows written after it
+	 * belong to it. NULL for the others, which get one output per slice. */
+	int (*slice)(void *state, const char *name, struct nfm_error *err);
+	/* flush: writes or sends what is pending, so that counts are final before close
+	 * (a network exporter's last message). Optional. */
+	int (*flush)(void *state, struct nfm_error *err);
 	/* close: completes the content and frees the state; abort only frees. */
 	int (*close)(void *state, struct nfm_error *err);
 	void (*abort)(void *state);
@@ -39,6 +46,8 @@ extern const struct nfm_exporter_ops nfm_exporter_json;
 extern const struct nfm_exporter_ops nfm_exporter_jsonl;
 extern const struct nfm_exporter_ops nfm_exporter_xlsx;
 extern const struct nfm_exporter_ops nfm_exporter_preview;
+extern const struct nfm_exporter_ops nfm_exporter_nfdump;
+extern const struct nfm_exporter_ops nfm_exporter_nfdump_dict;
 extern const struct nfm_exporter_ops nfm_exporter_nfcapd;
 
 /* True when a text cell starting with s could be read as a formula by a spreadsheet

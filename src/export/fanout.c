@@ -38,9 +38,13 @@ char *nfm_split_path(const char *base, int k, const struct nfm_exporter_ops *ops
 }
 
 struct output {
-	bool split;
-	struct nfm_exporter *ex[NFM_SPLIT_N]; /* [0] alone unless split */
-	struct nfm_outfile *file[NFM_SPLIT_N];
+	struct nfm_fanout_spec spec;
+	struct nfm_exporter *ex[NFM_SPLIT_N]; /* [0] alone unless split; with slices as
+					       * files, [0] only encodes */
+	bool slice_files;                     /* one file per slice */
+	struct nfm_exporter *cur;             /* the current slice's file */
+	char *cur_path;                       /* its name (alive as long as cur) */
+	struct nfm_export_counts closed;      /* counts of the slice files closed */
 };
 
 struct nfm_fanout {
@@ -50,6 +54,11 @@ struct nfm_fanout {
 	struct output out[MAX_OUTPUTS];
 	size_t n;
 	uint64_t rows;
+	/* time slices */
+	const struct nfm_slice_spec *slices; /* of the sliced outputs (one --slice) */
+	bool have_slice;
+	uint64_t slice_start, nslices, gaps_skipped;
+	char subdir[256];                    /* the last subdirectory made */
 };
 
 struct nfm_fanout *nfm_fanout_new(struct nfm_outset *set, bool keep_record)
@@ -62,25 +71,29 @@ struct nfm_fanout *nfm_fanout_new(struct nfm_outset *set, bool keep_record)
 	return fo;
 }
 
-int nfm_fanout_add(struct nfm_fanout *fo, const struct nfm_exporter_ops *ops, const char *path,
-		   const struct nfm_columns *cols, bool split, uint64_t max_rows,
+int nfm_fanout_add(struct nfm_fanout *fo, const struct nfm_fanout_spec *spec,
 		   struct nfm_error *err)
 {
 	if (fo->n == MAX_OUTPUTS)
-		return nfm_error_set(err, NFM_ERR_INVALID, "%s: more than %d outputs", path,
+		return nfm_error_set(err, NFM_ERR_INVALID, "%s: more than %d outputs", spec->path,
 				     MAX_OUTPUTS);
 	struct output *o = &fo->out[fo->n];
 	memset(o, 0, sizeof *o);
-	o->split = split;
+	o->spec = *spec;
+	o->slice_files = spec->slices && !nfm_exporter_takes_slices(spec->ops);
+	if (spec->slices)
+		fo->slices = spec->slices;
 	int rc = 0;
-	for (int k = 0; k < (split ? NFM_SPLIT_N : 1) && rc == 0; k++) {
-		char *name = split ? nfm_split_path(path, k, ops) : NULL;
-		struct nfm_export_dest dest = { .path = split ? name : path, .set = fo->set,
-						.max_rows = max_rows };
-		if (split && !name)
-			rc = nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", path);
+	for (int k = 0; k < (spec->split ? NFM_SPLIT_N : 1) && rc == 0; k++) {
+		char *name = spec->split ? nfm_split_path(spec->path, k, spec->ops) : NULL;
+		struct nfm_export_dest dest = { .path = spec->split ? name : spec->path,
+						.set = fo->set, .max_rows = spec->max_rows,
+						.encode_only = o->slice_files,
+						.layout = spec->layout, .netflow = spec->netflow };
+		if (spec->split && !name)
+			rc = nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", spec->path);
 		else
-			rc = nfm_exporter_open(&o->ex[k], ops, &dest, cols, err);
+			rc = nfm_exporter_open(&o->ex[k], spec->ops, &dest, spec->cols, err);
 		free(name);
 	}
 	if (rc) {
@@ -150,7 +163,11 @@ int nfm_fanout_write(struct nfm_fanout *fo, const uint8_t *row, size_t len,
 		if (len - at < n)
 			return nfm_error_set(err, NFM_ERR_INVALID, "bad row");
 		struct output *o = &fo->out[i];
-		int rc = nfm_exporter_write_row(o->ex[o->split ? split : 0], row + at, n, err);
+		struct nfm_exporter *ex = o->slice_files ? o->cur : o->ex[o->spec.split ? split : 0];
+		if (!ex)
+			return nfm_error_set(err, NFM_ERR_INVALID, "%s: a row before any slice",
+					     o->spec.path);
+		int rc = nfm_exporter_write_row(ex, row + at, n, err);
 		if (rc)
 			return rc;
 		at += n;
@@ -170,19 +187,192 @@ int nfm_fanout_tick(struct nfm_fanout *fo, uint64_t now_ns, struct nfm_error *er
 	return 0;
 }
 
-int nfm_fanout_close(struct nfm_fanout *fo, struct nfm_error *err)
+static void add_counts(struct nfm_export_counts *sum, const struct nfm_export_counts *c)
+{
+	sum->records += c->records;
+	sum->messages += c->messages;
+	sum->bytes += c->bytes;
+	sum->templates += c->templates;
+	sum->dropped += c->dropped;
+}
+
+/* Closes the current slice's files. */
+static int end_slice(struct nfm_fanout *fo, struct nfm_error *err)
 {
 	int rc = 0;
+	for (size_t i = 0; i < fo->n; i++) {
+		struct output *o = &fo->out[i];
+		if (!o->cur)
+			continue;
+		struct nfm_export_counts c;
+		if (rc == 0)
+			rc = nfm_exporter_flush(o->cur, err);
+		nfm_exporter_counts(o->cur, &c);
+		add_counts(&o->closed, &c);
+		if (rc == 0)
+			rc = nfm_exporter_close(o->cur, err);
+		else
+			nfm_exporter_abort(o->cur);
+		o->cur = NULL;
+	}
+	/* Slice files wait for the commit without holding a descriptor each. */
+	if (rc == 0 && fo->nslices % 64 == 0)
+		rc = nfm_outset_park(fo->set, err);
+	return rc;
+}
+
+/* Opens the slice starting at start: a file per sliced output, or a new part of the
+ * outputs that hold every slice. */
+static int begin_slice(struct nfm_fanout *fo, uint64_t start, struct nfm_error *err)
+{
+	char name[64], sub[256];
+	if (nfm_slice_name(fo->slices, start, name, sizeof name) == 0 ||
+	    nfm_slice_subdir(fo->slices, start, sub, sizeof sub) == SIZE_MAX)
+		return nfm_error_set(err, NFM_ERR_INVALID, "time slice at %llu s: no name for it",
+				     (unsigned long long)(start / 1000000000u));
+	fo->slice_start = start;
+	fo->have_slice = true;
+	fo->nslices++;
+	for (size_t i = 0; i < fo->n; i++) {
+		struct output *o = &fo->out[i];
+		int rc;
+		if (!o->spec.slices)
+			continue;
+		if (!o->slice_files) {
+			rc = nfm_exporter_slice(o->ex[0], name, err);
+			if (rc)
+				return rc;
+			continue;
+		}
+		const char *ext = nfm_exporter_is_sliced(o->spec.ops) ? "" : nfm_exporter_ext(o->spec.ops);
+		size_t len = strlen(o->spec.path) + strlen(sub) + strlen(name) + strlen(ext) + 4;
+		char *path = malloc(len);
+		char *dir = malloc(len);
+		if (!path || !dir) {
+			free(path);
+			free(dir);
+			return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", o->spec.path);
+		}
+		snprintf(dir, len, "%s%s%s", o->spec.path, *sub ? "/" : "", sub);
+		snprintf(path, len, "%s/%s%s%s", dir, name, *ext ? "." : "", ext);
+		rc = 0;
+		if (*sub && strcmp(sub, fo->subdir) != 0) {
+			rc = nfm_outset_mkdirs(fo->set, dir, err);
+			if (rc == 0)
+				snprintf(fo->subdir, sizeof fo->subdir, "%s", sub);
+		}
+		struct nfm_export_dest dest = { .path = path, .set = fo->set,
+						.max_rows = o->spec.max_rows,
+						.layout = o->spec.layout, .netflow = o->spec.netflow };
+		if (rc == 0)
+			rc = nfm_exporter_open(&o->cur, o->spec.ops, &dest, o->spec.cols, err);
+		free(o->cur_path);
+		o->cur_path = path;
+		free(dir);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int nfm_fanout_slice(struct nfm_fanout *fo, uint64_t start_ns, struct nfm_error *err)
+{
+	if (!fo->slices)
+		return 0;
+	if (!fo->have_slice)
+		return begin_slice(fo, start_ns, err);
+	uint64_t len = fo->slices->slice_ns;
+	if (start_ns <= fo->slice_start)
+		return 0;
+	uint64_t empty = (start_ns - fo->slice_start) / len - 1;
+	if (empty > NFM_SLICE_GAP_MAX) {
+		fo->gaps_skipped += empty;
+		empty = 0;
+	}
+	uint64_t t = fo->slice_start;
+	for (uint64_t k = 0; k < empty; k++) {
+		t += len;
+		int rc = end_slice(fo, err);
+		if (rc == 0)
+			rc = begin_slice(fo, t, err);
+		if (rc)
+			return rc;
+	}
+	int rc = end_slice(fo, err);
+	return rc ? rc : begin_slice(fo, start_ns, err);
+}
+
+uint64_t nfm_fanout_gaps_skipped(const struct nfm_fanout *fo)
+{
+	return fo ? fo->gaps_skipped : 0;
+}
+
+uint64_t nfm_fanout_slices(const struct nfm_fanout *fo)
+{
+	return fo ? fo->nslices : 0;
+}
+
+void nfm_fanout_counts(const struct nfm_fanout *fo, size_t i, struct nfm_export_counts *c)
+{
+	memset(c, 0, sizeof *c);
+	if (!fo || i >= fo->n)
+		return;
+	const struct output *o = &fo->out[i];
+	*c = o->closed;
+	struct nfm_export_counts open;
+	if (o->cur) {
+		nfm_exporter_counts(o->cur, &open);
+		add_counts(c, &open);
+	}
+	if (!o->slice_files)
+		for (int k = 0; k < NFM_SPLIT_N; k++)
+			if (o->ex[k]) {
+				nfm_exporter_counts(o->ex[k], &open);
+				add_counts(c, &open);
+			}
+}
+
+size_t nfm_fanout_outputs(const struct nfm_fanout *fo)
+{
+	return fo ? fo->n : 0;
+}
+
+const struct nfm_exporter_ops *nfm_fanout_ops(const struct nfm_fanout *fo, size_t i)
+{
+	return fo && i < fo->n ? fo->out[i].spec.ops : NULL;
+}
+
+const char *nfm_fanout_path(const struct nfm_fanout *fo, size_t i)
+{
+	return fo && i < fo->n ? fo->out[i].spec.path : NULL;
+}
+
+bool nfm_fanout_sliced(const struct nfm_fanout *fo, size_t i)
+{
+	return fo && i < fo->n && fo->out[i].spec.slices;
+}
+
+int nfm_fanout_close(struct nfm_fanout *fo, struct nfm_error *err)
+{
+	int rc = fo->have_slice ? end_slice(fo, err) : 0;
 	for (size_t i = 0; i < fo->n; i++) {
 		struct output *o = &fo->out[i];
 		for (int k = 0; k < NFM_SPLIT_N; k++) {
 			if (!o->ex[k])
 				continue;
-			/* A split file that got no flow is not written at all. */
-			if (rc || (o->split && nfm_exporter_rows(o->ex[k]) == 0)) {
+			/* A split file that got no flow is not written at all; the encoder of
+			 * slice files has no file. */
+			if (rc || o->slice_files || (o->spec.split && nfm_exporter_rows(o->ex[k]) == 0)) {
 				nfm_exporter_abort(o->ex[k]); /* drops its file */
 			} else {
-				rc = nfm_exporter_close(o->ex[k], err);
+				struct nfm_export_counts c;
+				rc = nfm_exporter_flush(o->ex[k], err);
+				nfm_exporter_counts(o->ex[k], &c);
+				add_counts(&o->closed, &c);
+				if (rc == 0)
+					rc = nfm_exporter_close(o->ex[k], err);
+				else
+					nfm_exporter_abort(o->ex[k]);
 			}
 			o->ex[k] = NULL;
 		}
@@ -194,9 +384,12 @@ void nfm_fanout_free(struct nfm_fanout *fo)
 {
 	if (!fo)
 		return;
-	for (size_t i = 0; i < fo->n; i++)
+	for (size_t i = 0; i < fo->n; i++) {
 		for (int k = 0; k < NFM_SPLIT_N; k++)
 			nfm_exporter_abort(fo->out[i].ex[k]);
+		nfm_exporter_abort(fo->out[i].cur);
+		free(fo->out[i].cur_path);
+	}
 	free(fo);
 }
 

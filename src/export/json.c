@@ -129,7 +129,7 @@ static int json_open_common(void **state, const struct nfm_export_dest *dest,
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
 	size_t need = 0;
 	for (size_t i = 0; i < cols->n; i++)
-		need += 6 * strlen(cols->f[i]->name) + 4;
+		need += 6 * strlen(nfm_column_name(cols, i)) + 4;
 	st->keys = malloc(need ? need : 1);
 	st->key_off = malloc((cols->n + 1) * sizeof *st->key_off);
 	if (!st->keys || !st->key_off) {
@@ -141,8 +141,8 @@ static int json_open_common(void **state, const struct nfm_export_dest *dest,
 		st->key_off[i] = o;
 		if (i)
 			st->keys[o++] = ',';
-		o += nfm_json_escape(st->keys + o, cols->f[i]->name, strlen(cols->f[i]->name),
-				     NFM_JSON_BAD_LATIN1);
+		const char *key = nfm_column_name(cols, i);
+		o += nfm_json_escape(st->keys + o, key, strlen(key), NFM_JSON_BAD_LATIN1);
 		st->keys[o++] = ':';
 	}
 	st->key_off[cols->n] = o;

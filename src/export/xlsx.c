@@ -548,7 +548,7 @@ static int xlsx_open(void **state, const struct nfm_export_dest *dest,
 		while (k)
 			*r++ = tmp[--k];
 		*r = '\0';
-		rc = text_cell(&st->header, st->ref[i], cols->f[i]->name, true);
+		rc = text_cell(&st->header, st->ref[i], nfm_column_name(cols, i), true);
 	}
 	if (rc) {
 		free_state(st);

@@ -535,6 +535,12 @@ const struct nfm_field *nfm_field_find(const char *name)
 
 int nfm_columns_add(struct nfm_columns *cols, const struct nfm_field *f, size_t off)
 {
+	return nfm_columns_add_named(cols, f, off, NULL);
+}
+
+int nfm_columns_add_named(struct nfm_columns *cols, const struct nfm_field *f, size_t off,
+			  const char *name)
+{
 	if (cols->n == cols->cap) {
 		size_t cap = cols->cap ? cols->cap * 2 : 64;
 		const struct nfm_field **nf = realloc(cols->f, cap * sizeof *nf);
@@ -545,9 +551,14 @@ int nfm_columns_add(struct nfm_columns *cols, const struct nfm_field *f, size_t 
 		if (!no)
 			return NFM_ERR_NOMEM;
 		cols->off = no;
+		const char **nn = realloc(cols->name, cap * sizeof *nn);
+		if (!nn)
+			return NFM_ERR_NOMEM;
+		cols->name = nn;
 		cols->cap = cap;
 	}
 	cols->f[cols->n] = f;
+	cols->name[cols->n] = name;
 	cols->off[cols->n++] = off;
 	return 0;
 }
@@ -556,6 +567,7 @@ void nfm_columns_free(struct nfm_columns *cols)
 {
 	free(cols->f);
 	free(cols->off);
+	free(cols->name);
 	memset(cols, 0, sizeof *cols);
 }
 
@@ -575,9 +587,8 @@ int nfm_columns_select(struct nfm_columns *cols, unsigned mask, const struct nfm
 	return 0;
 }
 
-/* The field named name (n bytes) of the engine or of a module of layout. */
-static const struct nfm_field *find_any(const char *name, size_t n, const struct nfm_layout *layout,
-					size_t *off)
+const struct nfm_field *nfm_field_lookup(const char *name, size_t n, const struct nfm_layout *layout,
+					 size_t *off)
 {
 	*off = SIZE_MAX;
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
@@ -602,7 +613,7 @@ int nfm_columns_parse(struct nfm_columns *cols, const char *list, const struct n
 	for (const char *p = list;;) {
 		size_t n = strcspn(p, ",");
 		size_t off;
-		const struct nfm_field *f = find_any(p, n, layout, &off);
+		const struct nfm_field *f = nfm_field_lookup(p, n, layout, &off);
 		if (!f) {
 			nfm_columns_free(cols);
 			return nfm_error_set(err, NFM_ERR_INVALID, "unknown column '%.*s'", (int)n, p);

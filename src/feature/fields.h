@@ -69,8 +69,16 @@ const struct nfm_field *nfm_field_find(const char *name);
 struct nfm_columns {
 	const struct nfm_field **f;
 	size_t *off;
+	const char **name;        /* the column's name in the output when a profile renames
+				   * the field (header variants), else NULL */
 	size_t n, cap;
 };
+
+/* The name column i is written under (CSV header, JSON key, XLSX header). */
+static inline const char *nfm_column_name(const struct nfm_columns *c, size_t i)
+{
+	return c->name[i] ? c->name[i] : c->f[i]->name;
+}
 
 /* Every engine field whose set intersects mask, in table order, then the fields of each
  * module of layout (may be NULL) whose set intersects mask, in module order. Returns 0,
@@ -82,6 +90,13 @@ int nfm_columns_parse(struct nfm_columns *cols, const char *list, const struct n
 		      struct nfm_error *err);
 /* Appends one field (off: its module state's offset, or SIZE_MAX). */
 int nfm_columns_add(struct nfm_columns *cols, const struct nfm_field *f, size_t off);
+/* The same, written under name (not copied: a static string; NULL: the field's name). */
+int nfm_columns_add_named(struct nfm_columns *cols, const struct nfm_field *f, size_t off,
+			  const char *name);
+/* The field named name of the engine or of a module of layout (may be NULL), with its
+ * module state's offset in *off (SIZE_MAX for the engine's); NULL when none. */
+const struct nfm_field *nfm_field_lookup(const char *name, size_t n, const struct nfm_layout *layout,
+					 size_t *off);
 void nfm_columns_free(struct nfm_columns *cols);
 
 /* The value of column i for r. A module's field reads nothing when r carries no module

@@ -56,14 +56,14 @@ static void netflow_packet(void *state, const struct nfm_module_packet *mp)
 }
 
 /* The IP protocol number of the outer header of a tunnel (nfdump's "tun proto"). */
-static uint8_t tunnel_proto(uint8_t type, uint8_t inner_l3)
+static uint8_t tunnel_proto(uint8_t type)
 {
 	switch (type) {
 	case NFM_TUNNEL_GRE:
 	case NFM_TUNNEL_ERSPAN:
 		return 47;
 	case NFM_TUNNEL_IPIP:
-		return inner_l3 == NFM_L3_IPV6 ? 41 : 4;
+		return 4; /* as nfpcapd writes it for 4in4, 6in4, 4in6 and 6in6 alike */
 	default: /* VXLAN, Geneve, GTP-U, Teredo, L2TP, MPLS over UDP */
 		return 17;
 	}
@@ -97,7 +97,7 @@ static void fill(struct nfm_nf_record *o, const struct nfm_flow_record *rec,
 	}
 	if (s->tun_type) {
 		o->tun_l3 = s->tun_l3;
-		o->tun_proto = tunnel_proto(s->tun_type, rec->l3);
+		o->tun_proto = tunnel_proto(s->tun_type);
 		/* The tunnel's outer addresses as seen on the flow's first packet, which
 		 * travelled forward; the backward record's tunnel runs the other way. */
 		memcpy(o->tun_src, d == NFM_FWD ? s->tun_src : s->tun_dst, 16);

@@ -642,6 +642,15 @@ int nfm_meter_finish(struct nfm_meter *m)
 	return m->stop_rc;
 }
 
+int nfm_meter_cut(struct nfm_meter *m)
+{
+	struct nfm_flow *f;
+	while ((f = head_of(m, LIST_AGE)))
+		if (expire(m, f, NFM_END_SLICE))
+			break;
+	return m->stop_rc;
+}
+
 int nfm_meter_tick(struct nfm_meter *m, uint64_t now_ns)
 {
 	if (m->stop_rc)

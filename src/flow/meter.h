@@ -160,6 +160,10 @@ int nfm_meter_packet(struct nfm_meter *m, const struct nfm_packet *pkt);
  * transport payload (the modules that asked for them read them). */
 int nfm_meter_packets(struct nfm_meter *m, const struct nfm_packet *pk, size_t n,
 		      const uint8_t *payloads);
+/* The end of a time slice: writes every open flow (reason SLICE; a TCP flow already
+ * closed keeps its reason) in creation order. Fragments waiting for their first
+ * fragment stay. */
+int nfm_meter_cut(struct nfm_meter *m);
 /* Writes every remaining flow (reason EOF) in creation order. */
 int nfm_meter_finish(struct nfm_meter *m);
 /* True when --max-flows is reached and every metered flow has been written: reading on

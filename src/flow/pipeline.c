@@ -56,6 +56,8 @@ struct slot {
 	uint64_t drain_below;
 	int have_tick;
 	uint64_t tick;         /* newest timestamp among the batch's frames */
+	int cut;               /* a time slice begins: write every open flow, then announce */
+	uint64_t slice_start;
 	uint32_t frames;
 	struct nfm_packet *pk[NFM_PIPELINE_MAX_WORKERS];
 	uint32_t npk[NFM_PIPELINE_MAX_WORKERS];
@@ -112,6 +114,8 @@ struct nfm_pipeline {
 	uint64_t newest;          /* newest frame timestamp */
 	int have_clock;
 	uint64_t clock;           /* newest batch time published: where workers will be */
+	int have_slice;
+	uint64_t slice_start;     /* the current time slice (cfg.slice_ns) */
 	struct nfm_counters rc;   /* frames that never reach a worker, and global time */
 	int finished;
 
@@ -293,7 +297,9 @@ static void *worker_main(void *arg)
 
 		w->cur = s;
 		int rc = 0;
-		if (!stopped && s->drain) {
+		if (!stopped && s->cut) {
+			rc = nfm_meter_cut(w->meter);
+		} else if (!stopped && s->drain) {
 			if (!w->drained) {
 				nfm_meter_flush_fragments(w->meter);
 				w->drained = 1;
@@ -386,6 +392,8 @@ static void *writer_main(void *arg)
 			pl->peak = held;
 
 		int rc = stopped ? 0 : write_batch(pl, s);
+		if (rc == 0 && !stopped && s->cut && pl->cfg.slice)
+			rc = pl->cfg.slice(pl->cfg.ctx, s->slice_start);
 		for (unsigned w = 0; w < pl->nw; w++) {
 			s->out[w].n = 0;
 			s->out[w].recs.len = 0;
@@ -536,6 +544,7 @@ static void take_slot(struct nfm_pipeline *pl)
 	s->drain = 0;
 	s->have_tick = 0;
 	s->tick = 0;
+	s->cut = 0;
 	s->frames = 0;
 	for (unsigned w = 0; w < pl->nw; w++)
 		s->npk[w] = 0;
@@ -603,8 +612,41 @@ static void copy_payload(const struct nfm_pipeline *pl, uint8_t *dst, const stru
 		memcpy(dst, data + off, n);
 }
 
+/* A time slice begins at start: the batch being filled is handed on, then one batch that
+ * only cuts (every open flow written, then the slice announced to the writer). */
+static void begin_slice(struct nfm_pipeline *pl, uint64_t start)
+{
+	if (pl->fill && pl->fill->frames)
+		publish(pl, 0);
+	if (!pl->fill)
+		take_slot(pl);
+	pl->fill->cut = 1;
+	pl->fill->slice_start = start;
+	pl->have_slice = 1;
+	pl->slice_start = start;
+	publish(pl, 0);
+}
+
+/* Begins the slice of time t when t is past the current one (or none began yet). */
+static int enter_slice(struct nfm_pipeline *pl, uint64_t t)
+{
+	uint64_t start = t - t % pl->cfg.slice_ns;
+	if (pl->have_slice && start <= pl->slice_start)
+		return 0;
+	int rc = get_stop(pl);
+	if (rc)
+		return rc;
+	begin_slice(pl, start);
+	return 0;
+}
+
 int nfm_pipeline_frame(struct nfm_pipeline *pl, const struct nfm_raw_packet *raw)
 {
+	if (pl->cfg.slice_ns && (!pl->have_ts || raw->ts_ns > pl->newest)) {
+		int rc = enter_slice(pl, raw->ts_ns);
+		if (rc)
+			return rc;
+	}
 	if (!pl->fill) {
 		int rc = get_stop(pl);
 		if (rc)
@@ -672,6 +714,9 @@ int nfm_pipeline_advance(struct nfm_pipeline *pl, uint64_t now_ns)
 	uint64_t t = now_ns;
 	if (pl->have_ts && pl->newest > t)
 		t = pl->newest;
+	/* Time alone closes a slice once a frame opened the first one. */
+	if (pl->cfg.slice_ns && pl->have_slice && (rc = enter_slice(pl, t)) != 0)
+		return rc;
 	/* With no frame pending, the batches already handed on take every worker to
 	 * pl->clock (workers never go back): nothing to do unless time moves on. */
 	int pending = pl->fill && pl->fill->frames;

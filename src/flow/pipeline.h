@@ -34,13 +34,26 @@ typedef int (*nfm_row_encode)(void *ctx, const struct nfm_flow_record *rec, stru
  * Nonzero stops the pipeline. */
 typedef int (*nfm_row_emit)(void *ctx, const uint8_t *row, size_t len);
 
+/* Called in the writer thread, in the order of the rows, when a time slice begins
+ * (cfg.slice_ns): every row handed on before belongs to earlier slices, every row after
+ * to this one (until the next call). start_ns is the slice's start, a multiple of
+ * slice_ns. Nonzero stops the pipeline. */
+typedef int (*nfm_slice_begin)(void *ctx, uint64_t start_ns);
+
 struct nfm_pipeline_config {
 	struct nfm_meter_config meter; /* max_active_flows is shared out among the workers */
 	unsigned workers;              /* 1..NFM_PIPELINE_MAX_WORKERS (0 means 1); at most
 					* max_active_flows, and 1 with max_flows */
 	nfm_row_encode encode;         /* NULL: rows are the records, handed to the sink */
 	nfm_row_emit emit;
-	void *ctx;                     /* for encode and emit */
+	void *ctx;                     /* for encode, emit and slice */
+	/* Time slices: with slice_ns > 0, packet time is cut into slots of slice_ns
+	 * (aligned on the epoch). When a frame's time enters a later slot, every open flow
+	 * is written (reason SLICE) before that frame is metered, so each flow lies in one
+	 * slot and the rows of a slot come together, announced by slice(). A frame whose
+	 * time goes back counts in the current slot. Works with encode/emit only. */
+	uint64_t slice_ns;
+	nfm_slice_begin slice;
 };
 
 struct nfm_pipeline;

@@ -87,6 +87,8 @@ struct nfm_report {
 	uint64_t rate_skipped;        /* flows of duration 0 */
 
 	double elapsed;               /* < 0: not set */
+	struct nfm_rep_output outputs[NFM_REPORT_OUTPUTS];
+	size_t n_outputs;
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -224,6 +226,33 @@ void nfm_report_set_elapsed(struct nfm_report *rep, double seconds)
 {
 	if (rep)
 		rep->elapsed = (isfinite(seconds) && seconds >= 0) ? seconds : -1.0;
+}
+
+void nfm_report_add_output(struct nfm_report *rep, const char *format, const char *dest,
+			   uint64_t records, uint64_t messages, uint64_t bytes,
+			   uint64_t templates, uint64_t dropped, uint64_t slices)
+{
+	if (!rep || rep->n_outputs == NFM_REPORT_OUTPUTS)
+		return;
+	struct nfm_rep_output *o = &rep->outputs[rep->n_outputs++];
+	snprintf(o->format, sizeof o->format, "%s", format ? format : "");
+	snprintf(o->dest, sizeof o->dest, "%s", dest ? dest : "");
+	o->records = records;
+	o->messages = messages;
+	o->bytes = bytes;
+	o->templates = templates;
+	o->dropped = dropped;
+	o->slices = slices;
+}
+
+size_t nfm_rep_n_outputs(const struct nfm_report *rep)
+{
+	return rep->n_outputs;
+}
+
+const struct nfm_rep_output *nfm_rep_output(const struct nfm_report *rep, size_t i)
+{
+	return i < rep->n_outputs ? &rep->outputs[i] : NULL;
 }
 
 /* ---------------------------------------------------------------- top flows */

@@ -26,6 +26,13 @@ void nfm_report_add_input(struct nfm_report *rep, const char *name, const char *
 /* Every written flow passes here (after the --protocols / --max-flows selection). */
 void nfm_report_add_flow(struct nfm_report *rep, const struct nfm_flow_record *rec);
 void nfm_report_set_elapsed(struct nfm_report *rep, double seconds);
+/* What one output of the conversion wrote or sent (NetFlow formats, time slices, network
+ * exports): format name, destination (a path or a URL), the exporter's counts and the
+ * number of time slices (0: not sliced). The report lists up to NFM_REPORT_OUTPUTS. */
+#define NFM_REPORT_OUTPUTS 8
+void nfm_report_add_output(struct nfm_report *rep, const char *format, const char *dest,
+			   uint64_t records, uint64_t messages, uint64_t bytes,
+			   uint64_t templates, uint64_t dropped, uint64_t slices);
 
 int nfm_report_write_text(const struct nfm_report *rep, FILE *fp);
 int nfm_report_write_json(const struct nfm_report *rep, FILE *fp);

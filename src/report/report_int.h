@@ -30,6 +30,17 @@ uint64_t nfm_rep_flows(const struct nfm_report *rep);
 /* Seconds of processing; < 0 when not measured. */
 double nfm_rep_elapsed(const struct nfm_report *rep);
 
+/* ---- outputs that keep counts, in the order they were added ---- */
+
+struct nfm_rep_output {
+	char format[NFM_REPORT_NAME_LEN];
+	char dest[512];
+	uint64_t records, messages, bytes, templates, dropped, slices;
+};
+
+size_t nfm_rep_n_outputs(const struct nfm_report *rep);
+const struct nfm_rep_output *nfm_rep_output(const struct nfm_report *rep, size_t i);
+
 /* ---- inputs, in the order they were added ---- */
 
 struct nfm_rep_input {

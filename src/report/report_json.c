@@ -233,6 +233,25 @@ static void json_processing(struct nfm_jw *w, const struct nfm_report *rep)
 	nfm_jw_close(w, '}');
 }
 
+static void json_outputs(struct nfm_jw *w, const struct nfm_report *rep)
+{
+	nfm_jw_open(w, "outputs", '[');
+	for (size_t i = 0; i < nfm_rep_n_outputs(rep); i++) {
+		const struct nfm_rep_output *o = nfm_rep_output(rep, i);
+		nfm_jw_open(w, NULL, '{');
+		nfm_jw_str(w, "format", o->format);
+		nfm_jw_str(w, "destination", o->dest);
+		nfm_jw_u64(w, "records", o->records);
+		nfm_jw_u64(w, "slices", o->slices);
+		nfm_jw_u64(w, "messages", o->messages);
+		nfm_jw_u64(w, "bytes", o->bytes);
+		nfm_jw_u64(w, "templates", o->templates);
+		nfm_jw_u64(w, "records_not_sent", o->dropped);
+		nfm_jw_close(w, '}');
+	}
+	nfm_jw_close(w, ']');
+}
+
 int nfm_report_write_json(const struct nfm_report *rep, FILE *fp)
 {
 	if (!rep || !fp)
@@ -258,6 +277,7 @@ int nfm_report_write_json(const struct nfm_report *rep, FILE *fp)
 	json_hist(&w, "rate", rep, NFM_REP_RATE, "bytes/s", 1.0, 3);
 	nfm_jw_u64(&w, "rate_skipped_zero_duration", nfm_rep_rate_skipped(rep));
 	nfm_jw_close(&w, '}');
+	json_outputs(&w, rep);
 	json_processing(&w, rep);
 	nfm_jw_close(&w, '}');
 	fputc('\n', fp);

@@ -9,6 +9,7 @@
 #include "report/report.h"
 #include "report/report_int.h"
 #include "util/fmt.h"
+#include "util/text.h"
 
 static double fin(double v)
 {
@@ -418,6 +419,32 @@ static void text_processing(const struct nfm_report *rep, FILE *fp)
 	}
 }
 
+static void text_outputs(const struct nfm_report *rep, FILE *fp)
+{
+	size_t n = nfm_rep_n_outputs(rep);
+	if (!n)
+		return;
+	heading(fp, "Outputs");
+	for (size_t i = 0; i < n; i++) {
+		const struct nfm_rep_output *o = nfm_rep_output(rep, i);
+		char dest[600];
+		nfm_escape_line(o->dest, dest, sizeof dest);
+		fprintf(fp, "%s %s: %llu records", o->format, dest, (unsigned long long)o->records);
+		if (o->slices)
+			fprintf(fp, " in %llu time slice%s", (unsigned long long)o->slices,
+				o->slices == 1 ? "" : "s");
+		if (o->messages)
+			fprintf(fp, ", %llu messages", (unsigned long long)o->messages);
+		if (o->bytes)
+			fprintf(fp, ", %llu bytes", (unsigned long long)o->bytes);
+		if (o->templates)
+			fprintf(fp, ", %llu templates", (unsigned long long)o->templates);
+		if (o->dropped || o->messages)
+			fprintf(fp, ", %llu records not sent", (unsigned long long)o->dropped);
+		fputc('\n', fp);
+	}
+}
+
 int nfm_report_write_text(const struct nfm_report *rep, FILE *fp)
 {
 	if (!rep || !fp)
@@ -430,6 +457,7 @@ int nfm_report_write_text(const struct nfm_report *rep, FILE *fp)
 	text_talkers(rep, fp);
 	text_top_flows(rep, fp);
 	text_dists(rep, fp);
+	text_outputs(rep, fp);
 	text_processing(rep, fp);
 	return ferror(fp) ? NFM_ERR_IO : 0;
 }

@@ -581,6 +581,43 @@ void nfm_outfile_discard(struct nfm_outfile *pub)
 	reg_unlock(set->reg);
 }
 
+/* Closes a finished regular file, keeping it for the commit under a hidden name. Caller
+ * holds the lock. */
+static int park_file(struct outfile *f, struct nfm_error *err)
+{
+	if (!f->finished || f->closed || f->discarded || f->is_stdout || f->pub.direct || f->fd < 0)
+		return 0;
+	if (f->unnamed) {
+		if (link_hidden(f) != 0)
+			return nfm_error_set(err, NFM_ERR_IO, "%s: cannot keep the output: %s",
+					     f->path, strerror(errno));
+		f->unnamed = false;
+	}
+	/* place() syncs a replacement before the old file goes; a closed file is synced
+	 * now, when it will replace one. */
+	struct stat st;
+	if (lstat(f->path, &st) == 0 && fsync(f->fd) != 0)
+		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", f->path,
+				     strerror(errno));
+	close_file(f);
+	return 0;
+}
+
+int nfm_outset_park(struct nfm_outset *set, struct nfm_error *err)
+{
+	int rc = 0;
+	reg_lock(set->reg);
+	for (size_t i = 0; i < set->n && rc == 0; i++)
+		rc = park_file(set->files[i], err);
+	reg_unlock(set->reg);
+	return rc;
+}
+
+int nfm_outset_mkdirs(struct nfm_outset *set, const char *dir, struct nfm_error *err)
+{
+	return nfm_outreg_mkdirs(set->reg, dir, err);
+}
+
 /* Puts one finished regular file in place. Caller holds the lock. */
 static int place(struct outfile *f, struct nfm_error *err)
 {
@@ -603,7 +640,7 @@ static int place(struct outfile *f, struct nfm_error *err)
 		return nfm_error_set(err, NFM_ERR_IO, "%s: cannot put the output in place: %s",
 				     f->path, strerror(errno));
 	}
-	if (exists && fsync(f->fd) != 0) /* the new data is safe before the old goes */
+	if (exists && f->fd >= 0 && fsync(f->fd) != 0) /* the new data is safe before the old goes */
 		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", f->path,
 				     strerror(errno));
 	if (f->unnamed && link_hidden(f) != 0)

@@ -86,6 +86,13 @@ int nfm_outfile_finish(struct nfm_outfile *f, struct nfm_error *err);
 /* Drops one file from the set: it will not be put in place (a written special file or
  * standard output keeps what it got). */
 void nfm_outfile_discard(struct nfm_outfile *f);
+/* Closes the set's finished regular files, each kept under a hidden name until the
+ * commit (removed like every hidden name on abort or signal): a set of many files (one
+ * per time slice) holds no descriptor per file. A file that will replace an existing
+ * one is synced first. */
+int nfm_outset_park(struct nfm_outset *set, struct nfm_error *err);
+/* nfm_outreg_mkdirs with the set's registry: directories the set's files need. */
+int nfm_outset_mkdirs(struct nfm_outset *set, const char *dir, struct nfm_error *err);
 /* Puts every file of the set in place at once (see above). On failure nothing of the set
  * is left (previous files restored), the error names the file. Files are closed. */
 int nfm_outset_commit(struct nfm_outset *set, struct nfm_error *err);

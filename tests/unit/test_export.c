@@ -1020,11 +1020,13 @@ NFM_TEST(test_formats)
 	CHECK_STR(nfm_exporter_ext(xlsx), "xlsx");
 	CHECK_STR(nfm_exporter_name(xlsx), "xlsx");
 	CHECK(nfm_exporter_at(0) == csv && nfm_exporter_at(3) == xlsx);
-	/* The listed formats end, each found by its name; the preview is not one of them. */
-	size_t listed = 0;
-	for (const struct nfm_exporter_ops *o; listed < 64 && (o = nfm_exporter_at(listed)); listed++)
-		CHECK(nfm_exporter_find(nfm_exporter_name(o)) == o && o != nfm_exporter_find("preview"));
-	CHECK(listed >= 4 && listed < 64);
+	/* then the NetFlow formats, chosen by name only (never by a file's extension) */
+	const struct nfm_exporter_ops *nfd = nfm_exporter_find("nfdump");
+	CHECK(nfd && nfm_exporter_is_netflow(nfd) && nfm_exporter_listed(nfd));
+	CHECK(nfm_exporter_takes_slices(nfm_exporter_find("NFDUMP-DICT")));
+	CHECK(!nfm_exporter_listed(nfm_exporter_find("preview")));
+	for (size_t i = 4; nfm_exporter_at(i); i++)
+		CHECK(nfm_exporter_is_netflow(nfm_exporter_at(i)));
 }
 
 NFM_TEST(test_csv)
