@@ -1,7 +1,8 @@
 /* nfcapd files (-of nfcapd): the NetFlow records of each flow (feature/netflow.h) as
  * nfpcapd stores them, readable by nfdump -r. The worker turns a flow into its 0-2 V3
  * records (the row); the writer adds them to the file's blocks (nfcapd_file.h). One
- * exporter writes one file: time slices open one exporter per slice. */
+ * exporter writes one file: time slices open one exporter per slice, and one more that
+ * only encodes (dest->encode_only, no file). */
 #include "export/exporter_impl.h"
 #include "export/nfcapd_file.h"
 
@@ -24,6 +25,10 @@ static int nfcapd_open(void **state, const struct nfm_export_dest *dest,
 	if (!st)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
 	st->netflow_off = off;
+	if (dest->encode_only) {
+		*state = st;
+		return 0;
+	}
 	const struct nfm_netflow_opts *nf = dest->netflow;
 	struct nfm_nfcapd_opts o = { .ident = nf ? nf->ident : NULL, .lz4 = nf && nf->lz4 };
 	int rc = nfm_nfcapd_file_open(&st->file, dest->set, dest->path, &o, err);
@@ -53,13 +58,22 @@ static int nfcapd_encode(const void *state, const struct nfm_flow_record *rec,
 static int nfcapd_write(void *state, const uint8_t *row, size_t len, struct nfm_error *err)
 {
 	struct nfcapd_state *st = state;
+	if (!st->file)
+		return nfm_error_set(err, NFM_ERR_INVALID, "nfcapd: a row for an encoder without a file");
 	return nfm_nfcapd_file_add(st->file, row, len, err);
+}
+
+/* The content complete (last block, appendix, header), so that the counts are final. */
+static int nfcapd_flush(void *state, struct nfm_error *err)
+{
+	struct nfcapd_state *st = state;
+	return st->file ? nfm_nfcapd_file_complete(st->file, err) : 0;
 }
 
 static int nfcapd_close(void *state, struct nfm_error *err)
 {
 	struct nfcapd_state *st = state;
-	int rc = nfm_nfcapd_file_close(st->file, err);
+	int rc = st->file ? nfm_nfcapd_file_close(st->file, err) : 0;
 	free(st);
 	return rc;
 }
@@ -76,7 +90,8 @@ static void nfcapd_abort(void *state)
 static void nfcapd_counts(const void *state, struct nfm_export_counts *c)
 {
 	const struct nfcapd_state *st = state;
-	nfm_nfcapd_file_counts(st->file, c);
+	if (st->file)
+		nfm_nfcapd_file_counts(st->file, c);
 }
 
 const struct nfm_exporter_ops nfm_exporter_nfcapd = {
@@ -89,6 +104,7 @@ const struct nfm_exporter_ops nfm_exporter_nfcapd = {
 	.open = nfcapd_open,
 	.encode = nfcapd_encode,
 	.write = nfcapd_write,
+	.flush = nfcapd_flush,
 	.close = nfcapd_close,
 	.abort = nfcapd_abort,
 	.counts = nfcapd_counts,

@@ -84,6 +84,8 @@ struct nfm_nfcapd_file {
 	uint64_t records;          /* records added */
 	uint64_t blocks;           /* data blocks written */
 	uint64_t offset;           /* bytes written so far (the next block's offset) */
+	bool complete;             /* appendix and final header written */
+	bool failed;               /* ... or tried, and a write failed */
 };
 
 /* Host-order stores and loads at any alignment. */
@@ -241,6 +243,9 @@ static void count(struct nfm_nfcapd_file *f, const uint8_t *rec)
 int nfm_nfcapd_file_add(struct nfm_nfcapd_file *f, const uint8_t *recs, size_t len,
 			struct nfm_error *err)
 {
+	if (f->complete && len)
+		return nfm_error_set(err, NFM_ERR_INVALID, "%s: records after the file was completed",
+				     f->out->path);
 	while (len) {
 		uint16_t size = len >= 4 ? ld16(recs + 2) : 0;
 		if (len < 4 || ld16(recs) != RECORD_V3 || size < GEN_AT + EX_GENERIC_SIZE - 4 ||
@@ -355,8 +360,11 @@ static int write_appendix(struct nfm_nfcapd_file *f, struct nfm_error *err)
 	return write_block(f, err);
 }
 
-int nfm_nfcapd_file_close(struct nfm_nfcapd_file *f, struct nfm_error *err)
+int nfm_nfcapd_file_complete(struct nfm_nfcapd_file *f, struct nfm_error *err)
 {
+	if (f->complete)
+		return 0;
+	f->complete = true; /* also on failure: the file is not finished, so never committed */
 	int rc = 0;
 	if (f->block_records) {
 		rc = write_block(f, err);
@@ -375,6 +383,16 @@ int nfm_nfcapd_file_close(struct nfm_nfcapd_file *f, struct nfm_error *err)
 			rc = nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", f->out->path,
 					   strerror(errno ? errno : EIO));
 	}
+	f->failed = rc != 0;
+	return rc;
+}
+
+int nfm_nfcapd_file_close(struct nfm_nfcapd_file *f, struct nfm_error *err)
+{
+	int rc = nfm_nfcapd_file_complete(f, err);
+	if (rc == 0 && f->failed)
+		rc = nfm_error_set(err, NFM_ERR_IO, "%s: not completed (an earlier write failed)",
+				   f->out->path);
 	if (rc == 0) /* on failure the file stays unfinished: the set cannot commit */
 		rc = nfm_outfile_finish(f->out, err);
 	file_free(f);

@@ -61,8 +61,11 @@ int nfm_nfcapd_file_open(struct nfm_nfcapd_file **out, struct nfm_outset *set,
  * are written as they fill. */
 int nfm_nfcapd_file_add(struct nfm_nfcapd_file *f, const uint8_t *recs, size_t len,
 			struct nfm_error *err);
-/* Writes the last block, the appendix and the final header, finishes the file in its
- * set (nfm_outfile_finish) and frees f, whatever the result. */
+/* Writes the last block, the appendix and the final header: the content is complete and
+ * the counts final; records can no longer be added. Once only (later calls do nothing). */
+int nfm_nfcapd_file_complete(struct nfm_nfcapd_file *f, struct nfm_error *err);
+/* Completes the content if that was not done, finishes the file in its set
+ * (nfm_outfile_finish) and frees f, whatever the result. */
 int nfm_nfcapd_file_close(struct nfm_nfcapd_file *f, struct nfm_error *err);
 /* Discards the file from its set and frees f. NULL is fine. */
 void nfm_nfcapd_file_abort(struct nfm_nfcapd_file *f);

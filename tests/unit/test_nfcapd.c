@@ -112,24 +112,41 @@ static struct nfm_nf_record *random_records(size_t n, uint64_t seed)
 	return r;
 }
 
-/* Writes recs to path through an output set (one or two records per call, as rows). */
+/* Writes recs to path through an output set (one or two records per call, as rows).
+ * With counts: completes the file before closing it and fills counts then (final). */
 static int write_file(const char *path, const struct nfm_nf_record *recs, size_t n,
-		      const struct nfm_nfcapd_opts *o, struct nfm_error *err)
+		      const struct nfm_nfcapd_opts *o, struct nfm_export_counts *counts,
+		      struct nfm_error *err)
 {
 	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
 	struct nfm_nfcapd_file *f;
 	int rc = nfm_nfcapd_file_open(&f, set, path, o, err);
+	if (rc) {
+		nfm_outset_free(set);
+		return rc;
+	}
 	uint8_t row[2 * NFM_NFCAPD_RECORD_MAX];
 	for (size_t i = 0; rc == 0 && i < n;) {
 		size_t len = nfm_nfcapd_encode(&recs[i++], row);
 		if (i % 3 == 0 && i < n)
 			len += nfm_nfcapd_encode(&recs[i++], row + len);
 		rc = nfm_nfcapd_file_add(f, row, len, err);
-		if (rc)
-			nfm_nfcapd_file_abort(f);
+	}
+	if (rc == 0 && counts) {
+		rc = nfm_nfcapd_file_complete(f, err);
+		nfm_nfcapd_file_counts(f, counts);
+		/* complete: nothing more goes in */
+		size_t len = nfm_nfcapd_encode(&(struct nfm_nf_record){ .l3 = NFM_L3_IPV4 }, row);
+		struct nfm_error e2;
+		if (rc == 0 && (nfm_nfcapd_file_complete(f, err) != 0 ||
+				nfm_nfcapd_file_add(f, row, 0, err) != 0 ||
+				nfm_nfcapd_file_add(f, row, len, &e2) != NFM_ERR_INVALID))
+			rc = nfm_error_set(err, NFM_ERR_INVALID, "%s: added to after complete", path);
 	}
 	if (rc == 0)
 		rc = nfm_nfcapd_file_close(f, err);
+	else
+		nfm_nfcapd_file_abort(f);
 	if (rc == 0)
 		rc = nfm_outset_commit(set, err);
 	nfm_outset_free(set);
@@ -181,13 +198,17 @@ NFM_TEST(known_records_plain_and_lz4)
 		snprintf(path, sizeof path, "%s/nfcapd.known%s", dir, lz4 ? "-lz4" : "");
 		struct nfm_error err;
 		nfm_error_clear(&err);
-		CHECK(write_file(path, r, n, &o, &err) == 0);
+		struct nfm_export_counts c = { 0 };
+		CHECK(write_file(path, r, n, &o, lz4 ? &c : NULL, &err) == 0);
 		struct parsed p;
 		CHECK(check_file(path, r, n, lz4, ident, NFM_NFCAPD_BLOCK_DEFAULT, &p));
 		CHECK_EQ_U(p.blocks, 1);
 		struct stat sb;
+		CHECK(stat(path, &sb) == 0);
 		if (!lz4) /* header, one block of the records, the appendix with "none" */
-			CHECK(stat(path, &sb) == 0 && sb.st_size == 40 + 12 + 464 + 12 + 9 + 148);
+			CHECK_EQ_U(sb.st_size, 40 + 12 + 464 + 12 + 9 + 148);
+		else /* the counts after complete: the whole file */
+			CHECK(c.records == n && c.messages == 1 && c.bytes == (uint64_t)sb.st_size);
 		if (nfdump)
 			CHECK(nfdump_agrees(path, r, n, ident, p.blocks));
 	}
@@ -205,7 +226,9 @@ NFM_TEST(empty_file)
 		snprintf(path, sizeof path, "%s/nfcapd.empty%s", dir, lz4 ? "-lz4" : "");
 		struct nfm_error err;
 		nfm_error_clear(&err);
-		CHECK(write_file(path, NULL, 0, &o, &err) == 0);
+		struct nfm_export_counts c = { 0 };
+		CHECK(write_file(path, NULL, 0, &o, &c, &err) == 0);
+		CHECK(c.records == 0 && c.messages == 0);
 		struct parsed p;
 		CHECK(check_file(path, NULL, 0, lz4, "none", NFM_NFCAPD_BLOCK_DEFAULT, &p));
 		CHECK(p.blocks == 0 && p.num_blocks == 0 && p.appendix_at == 40 && p.created == 0);
@@ -237,11 +260,16 @@ NFM_TEST(many_records_many_blocks)
 		snprintf(path, sizeof path, "%s/nfcapd.many%zu", dir, k);
 		struct nfm_error err;
 		nfm_error_clear(&err);
-		CHECK(write_file(path, r, runs[k].n, &o, &err) == 0);
+		struct nfm_export_counts c = { 0 };
+		CHECK(write_file(path, r, runs[k].n, &o, k == 1 ? &c : NULL, &err) == 0);
 		struct parsed p;
 		CHECK(check_file(path, r, runs[k].n, runs[k].lz4, "none",
 				 runs[k].block ? runs[k].block : NFM_NFCAPD_BLOCK_DEFAULT, &p));
 		CHECK(p.blocks >= runs[k].min_blocks);
+		struct stat sb;
+		if (k == 1)
+			CHECK(stat(path, &sb) == 0 && c.records == runs[k].n &&
+			      c.messages == p.blocks && c.bytes == (uint64_t)sb.st_size);
 		if (nfdump)
 			CHECK(nfdump_agrees(path, r, runs[k].n, "none", p.blocks));
 		free(r);
@@ -298,7 +326,7 @@ NFM_TEST(refusals_and_abort)
 	/* the longest ident nfdump reads */
 	ident[NFM_NFCAPD_IDENT_MAX] = '\0';
 	o = (struct nfm_nfcapd_opts){ .ident = ident };
-	CHECK(write_file(path, r, 1, &o, &err) == 0);
+	CHECK(write_file(path, r, 1, &o, NULL, &err) == 0);
 	struct parsed p;
 	CHECK(check_file(path, r, 1, false, ident, NFM_NFCAPD_BLOCK_DEFAULT, &p));
 	if (have_nfdump("the longest ident"))
