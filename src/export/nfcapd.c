@@ -7,10 +7,12 @@
 #include "export/nfcapd_file.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct nfcapd_state {
 	size_t netflow_off;          /* the netflow module's state in a record's modules */
 	struct nfm_nfcapd_file *file;
+	char *encoder_of;            /* encode only: the output it encodes for (messages) */
 };
 
 static int nfcapd_open(void **state, const struct nfm_export_dest *dest,
@@ -26,6 +28,10 @@ static int nfcapd_open(void **state, const struct nfm_export_dest *dest,
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
 	st->netflow_off = off;
 	if (dest->encode_only) {
+		if (!(st->encoder_of = strdup(dest->path))) {
+			free(st);
+			return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
+		}
 		*state = st;
 		return 0;
 	}
@@ -59,7 +65,8 @@ static int nfcapd_write(void *state, const uint8_t *row, size_t len, struct nfm_
 {
 	struct nfcapd_state *st = state;
 	if (!st->file)
-		return nfm_error_set(err, NFM_ERR_INVALID, "nfcapd: a row for an encoder without a file");
+		return nfm_error_set(err, NFM_ERR_INVALID, "%s: a row for the encoder, which has no file",
+				     st->encoder_of);
 	return nfm_nfcapd_file_add(st->file, row, len, err);
 }
 
@@ -74,6 +81,7 @@ static int nfcapd_close(void *state, struct nfm_error *err)
 {
 	struct nfcapd_state *st = state;
 	int rc = st->file ? nfm_nfcapd_file_close(st->file, err) : 0;
+	free(st->encoder_of);
 	free(st);
 	return rc;
 }
@@ -84,6 +92,7 @@ static void nfcapd_abort(void *state)
 	if (!st)
 		return;
 	nfm_nfcapd_file_abort(st->file);
+	free(st->encoder_of);
 	free(st);
 }
 

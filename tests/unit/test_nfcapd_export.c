@@ -265,6 +265,18 @@ NFM_TEST(exporter_through_meter_and_pipeline)
 	struct nfm_export_dest dest = { .path = path, .set = set, .layout = &none };
 	CHECK(nfm_exporter_open(&ex, ops, &dest, &cols, &err) == NFM_ERR_INVALID && !ex);
 	CHECK(strstr(err.msg, path) && strstr(err.msg, "netflow"));
+	/* an encoder has no file to write a row into */
+	dest.layout = &lay;
+	dest.encode_only = true;
+	CHECK(nfm_exporter_open(&ex, ops, &dest, &cols, &err) == 0 && ex);
+	if (ex) {
+		uint8_t row[NFM_NFCAPD_RECORD_MAX];
+		size_t len = nfm_nfcapd_encode(&s.want[0], row);
+		CHECK(nfm_exporter_write_row(ex, row, len, &err) == NFM_ERR_INVALID);
+		CHECK(strstr(err.msg, path) != NULL);
+		nfm_exporter_abort(ex);
+	}
+	CHECK_EQ_U(count_entries(dir), 3);
 	nfm_columns_free(&cols);
 	nfm_outset_free(set);
 	rm_tree(dir);
