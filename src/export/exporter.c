@@ -16,6 +16,7 @@ static const struct nfm_exporter_ops *const exporters[] = {
 	&nfm_exporter_nfdump_dict,
 	&nfm_exporter_ipfix,
 	&nfm_exporter_netflow9,
+	&nfm_exporter_nfcapd,
 };
 
 #define N_EXPORTERS (sizeof exporters / sizeof exporters[0])

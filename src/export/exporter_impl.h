@@ -50,6 +50,7 @@ extern const struct nfm_exporter_ops nfm_exporter_nfdump;
 extern const struct nfm_exporter_ops nfm_exporter_nfdump_dict;
 extern const struct nfm_exporter_ops nfm_exporter_ipfix;
 extern const struct nfm_exporter_ops nfm_exporter_netflow9;
+extern const struct nfm_exporter_ops nfm_exporter_nfcapd;
 
 /* True when a text cell starting with s could be read as a formula by a spreadsheet
  * (= + - @ TAB CR): CSV and XLSX prefix such cells with an apostrophe. */
