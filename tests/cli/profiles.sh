@@ -127,6 +127,18 @@ else
 	echo "note: no python3 with pandas; the pandas check of JSON keys is skipped"
 fi
 
+# --- make docs: the generated part of profiles.md is rewritten, the rest kept ---
+{ echo "hand-written top"; echo "<!-- profiles:begin -->"; echo "stale line"
+  echo "<!-- profiles:end -->"; echo "hand-written bottom"; } > doc.md
+"$BUILD/tools/mkdocs" doc.md 2>err; expect_rc "mkdocs" 0 $?
+sed -n '/<!-- profiles:begin -->/,/<!-- profiles:end -->/p' "$ROOT/docs/profiles.md" > want_gen.txt
+{ echo "hand-written top"; cat want_gen.txt; echo "hand-written bottom"; } > want_doc.md
+cmp -s doc.md want_doc.md && ok || bad "mkdocs: the generated part is not the registry's, or the rest was not kept"
+grep -q '^## extended$' doc.md && ok || bad "mkdocs: no section for extended"
+echo "no markers" > nomark.md
+"$BUILD/tools/mkdocs" nomark.md 2>err; expect_rc "mkdocs without markers" 1 $?
+[ "$(cat nomark.md)" = "no markers" ] && ok || bad "mkdocs changed a file without markers"
+
 # --- usage errors ---
 usage_error "--profile unknown" "'nosuch'" "$cap" x.csv --profile nosuch
 grep -q 'nexus, extended' err && ok || bad "--profile unknown: the error lists the profiles"
