@@ -89,7 +89,7 @@ static const struct opt options[] = {
 	  "nexusflowmeter capture.pcap flows.csv --flow-timeout 120",
 	  .kind = K_SECONDS, .lo = 0, .hi = MAX_SECONDS },
 	{ O_ACTIVE_TIMEOUT, "active-timeout", NULL, "SECONDS",
-	  "Active timeout: a flow open longer than this is written and continues as a new flow (default: the profile's, 1800 for nexus; 0 disables).",
+	  "Active timeout: a flow open longer than this is written and continues as a new flow with the same initiator (default: the profile's, 1800 for nexus; 0 disables).",
 	  "nexusflowmeter capture.pcap flows.csv --active-timeout 300",
 	  .kind = K_SECONDS, .lo = 0, .hi = MAX_SECONDS },
 	{ O_MAX_WORKERS, "max-workers", NULL, "N",
