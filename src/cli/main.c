@@ -14,11 +14,10 @@
 #include <unistd.h>
 
 #include "cli/convert.h"
+#include "cli/listing.h"
 #include "cli/msg.h"
 #include "cli/options.h"
 #include "cli/plan.h"
-#include "feature/fields.h"
-#include "feature/modules.h"
 
 #ifndef NFM_VERSION
 #define NFM_VERSION "1.0.0"
@@ -215,30 +214,40 @@ static int run_batch(struct run *r)
 	return failed || damaged ? NFM_EXIT_PARTIAL : NFM_EXIT_OK;
 }
 
-static void list_fields(FILE *fp, const struct nfm_field *f, size_t n)
+/* The flow cap of the run: --max-active-flows, or the --chunk-size budget divided by the
+ * bytes one active flow of this run takes (its profile's or --columns' modules, and
+ * those of its outputs). */
+static int set_flow_cap(struct nfm_cli *cli, const struct nfm_plan *plan)
 {
-	for (size_t i = 0; i < n; i++) {
-		const char *set = (f[i].set & NFM_SET_BASE) ? "" : (f[i].set & NFM_SET_MERGE) ? " [--merge]" : " [--extended]";
-		fprintf(fp, "%-24s %-10s %s%s\n", f[i].name, f[i].unit && *f[i].unit ? f[i].unit : "-",
-			f[i].desc, set);
+	cli->flow_bytes = nfm_outputs_flow_bytes(cli, plan->njobs ? plan->jobs[0].fmt : cli->format);
+	if (!cli->flow_bytes) {
+		nfm_msg("out of memory");
+		return NFM_EXIT_ERROR;
 	}
+	if (!cli->meter.max_active_flows) {
+		uint64_t cap = cli->chunk_mb * 1024 * 1024 / cli->flow_bytes;
+		cli->meter.max_active_flows = cap ? cap : 1;
+		cli->cap_from_chunk = true;
+	}
+	cli->run_cap = cli->meter.max_active_flows;
+	if (cli->verbose)
+		nfm_msg("version %s: profile %s%s, flow timeout %.9g s, active timeout %.9g s, "
+			"%zu bytes per active flow, max active flows %llu%s%s",
+			NFM_VERSION, cli->profile->name, cli->columns ? " (--columns)" : "",
+			(double)cli->meter.idle_timeout_ns / 1e9,
+			(double)cli->meter.active_timeout_ns / 1e9, cli->flow_bytes,
+			(unsigned long long)cli->meter.max_active_flows,
+			cli->cap_from_chunk ? " (--chunk-size / bytes per flow)" : "",
+			cli->stream ? " (streaming is always on)" : "");
+	return 0;
 }
 
-/* The engine's columns, then each feature module's. */
-static void list_columns(FILE *fp)
+static int run(struct run *r, struct nfm_cli *cli)
 {
-	size_t n;
-	const struct nfm_field *f = nfm_fields(&n);
-	list_fields(fp, f, n);
-	const struct nfm_module *m;
-	for (size_t i = 0; (m = nfm_module_at(i)); i++)
-		list_fields(fp, m->fields, m->nfields);
-}
-
-static int run(struct run *r)
-{
-	const struct nfm_cli *cli = r->cli;
 	int rc = nfm_plan_make(cli, &r->plan);
+	if (rc)
+		return rc;
+	rc = set_flow_cap(cli, &r->plan);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < r->plan.nunreadable; i++)
@@ -267,18 +276,16 @@ int main(int argc, char **argv)
 		printf("nexusflowmeter %s\n", NFM_VERSION);
 		return NFM_EXIT_OK;
 	}
-	if (cli.list_columns) {
-		list_columns(stdout);
-		return NFM_EXIT_OK;
+	if (cli.list_profiles || cli.list_columns) {
+		rc = cli.list_profiles ? nfm_cli_list_profiles(stdout) : nfm_cli_list_columns(&cli, stdout);
+		if (fflush(stdout) != 0)
+			rc = NFM_EXIT_ERROR;
+		return rc;
 	}
 	if (getenv("NFM_LIST_OPTIONS")) { /* used by the man-page test */
 		nfm_cli_list_options(stdout);
 		return NFM_EXIT_OK;
 	}
-	/* --chunk-size is a memory budget for active flows unless a flow cap is given. */
-	if (!cli.meter.max_active_flows)
-		cli.meter.max_active_flows = cli.chunk_mb * 1024 * 1024 / 512;
-
 	struct run r = { .cli = &cli };
 	r.progress = !cli.progress_forced_off && !cli.quiet && isatty(STDERR_FILENO) &&
 		     (!cli.directory || cli.merge);
@@ -295,13 +302,7 @@ int main(int argc, char **argv)
 		nfm_msg("cannot start: out of memory");
 		return NFM_EXIT_ERROR;
 	}
-	if (cli.verbose)
-		nfm_msg("version %s: flow timeout %.9g s, active timeout %.9g s, max active flows %llu%s",
-			NFM_VERSION, (double)cli.meter.idle_timeout_ns / 1e9,
-			(double)cli.meter.active_timeout_ns / 1e9,
-			(unsigned long long)cli.meter.max_active_flows,
-			cli.stream ? " (streaming is always on)" : "");
-	rc = run(&r);
+	rc = run(&r, &cli);
 	/* From here a signal finds nothing to do: closing takes the registry for good (or
 	 * waits while the signal thread has it, and never returns), and removes the
 	 * directories a failed run created. The registry goes with the process. */

@@ -48,10 +48,13 @@ static void netflow_packet(void *state, const struct nfm_module_packet *mp)
 		s->icmp_code[d] = p->icmp_code;
 	}
 	if (mp->index == 0 && p->tunnel_type) {
+		/* Kept as the initiator's packets travel: the first packet comes from the
+		 * responder when it is a SYN+ACK or when the flow continues one that the
+		 * active timeout cut. */
 		s->tun_type = p->tunnel_type;
 		s->tun_l3 = p->tunnel_l3;
-		memcpy(s->tun_src, p->tunnel_src, 16);
-		memcpy(s->tun_dst, p->tunnel_dst, 16);
+		memcpy(s->tun_src, d == NFM_FWD ? p->tunnel_src : p->tunnel_dst, 16);
+		memcpy(s->tun_dst, d == NFM_FWD ? p->tunnel_dst : p->tunnel_src, 16);
 	}
 }
 
@@ -98,8 +101,8 @@ static void fill(struct nfm_nf_record *o, const struct nfm_flow_record *rec,
 	if (s->tun_type) {
 		o->tun_l3 = s->tun_l3;
 		o->tun_proto = tunnel_proto(s->tun_type);
-		/* The tunnel's outer addresses as seen on the flow's first packet, which
-		 * travelled forward; the backward record's tunnel runs the other way. */
+		/* The tunnel's outer addresses as the initiator's packets travel (from the
+		 * flow's first packet); the backward record's tunnel runs the other way. */
 		memcpy(o->tun_src, d == NFM_FWD ? s->tun_src : s->tun_dst, 16);
 		memcpy(o->tun_dst, d == NFM_FWD ? s->tun_dst : s->tun_src, 16);
 	}
@@ -130,6 +133,12 @@ bool nfm_netflow_biflow(const struct nfm_flow_record *rec, const void *state,
 	if (!s || !is_ip(rec))
 		return false;
 	memset(out, 0, sizeof *out);
+	if (!((s->seen[NFM_FWD] & 1) && rec->pkts[NFM_FWD])) {
+		/* The responder's packets alone (a flow that continues one the active timeout
+		 * cut): one direction, sent as such rather than with an empty forward one. */
+		fill(&out->fwd, rec, s, NFM_BWD);
+		return true;
+	}
 	fill(&out->fwd, rec, s, NFM_FWD);
 	if ((s->seen[NFM_BWD] & 1) && rec->pkts[NFM_BWD]) {
 		out->rev_packets = rec->pkts[NFM_BWD];

@@ -19,8 +19,11 @@ static void tunnel_packet(void *state, const struct nfm_module_packet *p)
 	t->type = p->pkt->tunnel_type;
 	t->l3 = p->pkt->tunnel_l3;
 	t->id = p->pkt->tunnel_id;
-	memcpy(t->src, p->pkt->tunnel_src, 16);
-	memcpy(t->dst, p->pkt->tunnel_dst, 16);
+	/* As the initiator's packets travel: the first packet comes from the responder when
+	 * it is a SYN+ACK or when the flow continues one that the active timeout cut. */
+	int fwd = p->dir == NFM_FWD;
+	memcpy(t->src, fwd ? p->pkt->tunnel_src : p->pkt->tunnel_dst, 16);
+	memcpy(t->dst, fwd ? p->pkt->tunnel_dst : p->pkt->tunnel_src, 16);
 }
 
 static void get_type(const struct nfm_flow_record *r, const void *state, struct nfm_value *v)
@@ -66,8 +69,8 @@ static void get_id(const struct nfm_flow_record *r, const void *state, struct nf
 
 static const struct nfm_field tunnel_fields[] = {
 	{ "tunnel_type", NFM_V_STR, 0, NFM_SET_EXT, "", "Kind of the outermost tunnel the flow was carried in, as named by the decoder (GRE, VXLAN, Geneve, GTP-U, ...); empty when not tunnelled.", get_type },
-	{ "tunnel_src", NFM_V_ADDR, 0, NFM_SET_EXT, "", "Outer source address of the outermost tunnel; empty when not tunnelled.", get_src },
-	{ "tunnel_dst", NFM_V_ADDR, 0, NFM_SET_EXT, "", "Outer destination address of the outermost tunnel; empty when not tunnelled.", get_dst },
+	{ "tunnel_src", NFM_V_ADDR, 0, NFM_SET_EXT, "", "Outer source address of the outermost tunnel, as the initiator's packets travel (from the flow's first packet); empty when not tunnelled.", get_src },
+	{ "tunnel_dst", NFM_V_ADDR, 0, NFM_SET_EXT, "", "Outer destination address of the outermost tunnel, as the initiator's packets travel; empty when not tunnelled.", get_dst },
 	{ "tunnel_id", NFM_V_U64, 0, NFM_SET_EXT, "", "Tunnel identifier (GRE key, VXLAN/Geneve VNI, GTP-U TEID, ...); empty when not tunnelled.", get_id },
 };
 

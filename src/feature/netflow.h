@@ -44,7 +44,9 @@ struct nfm_nf_record {
 };
 
 /* One flow as a biflow (RFC 5103): the forward direction in fwd, the backward packets,
- * bytes and TCP flags in rev_* (all 0 when the responder sent nothing). */
+ * bytes and TCP flags in rev_* (all 0 when the responder sent nothing; when the
+ * initiator sent nothing, which only a flow that continues one cut by the active timeout
+ * can show, fwd holds the responder's direction and rev_* are 0). */
 struct nfm_nf_biflow {
 	struct nfm_nf_record fwd;
 	uint64_t rev_packets, rev_bytes;

@@ -16,6 +16,9 @@
 /* Expiry lists. Each is ordered by the time its check uses, because entries are only
  * ever appended with the current (clamped, never decreasing) packet time. */
 enum { LIST_LRU = 0, LIST_AGE = 1, LIST_FIN = 2, LIST_COUNT = 3 };
+/* The continuation marks (NFM_FLOW_CONTINUED), oldest first: a list of its own through
+ * the links of LIST_AGE, which a mark is not on. */
+#define LIST_MARK LIST_COUNT
 
 struct list {
 	uint32_t head, tail;
@@ -27,7 +30,8 @@ struct nfm_meter {
 	nfm_flow_sink sink;
 	void *sink_ctx;
 	struct nfm_flow_table *table;
-	struct list lists[LIST_COUNT];
+	struct list lists[LIST_COUNT + 1]; /* the expiry lists, then LIST_MARK */
+	uint64_t marks;             /* entries that are continuation marks, not flows */
 	struct nfm_frag_table *frags;
 	uint64_t now;
 	int have_now;
@@ -50,6 +54,14 @@ void nfm_meter_config_default(struct nfm_meter_config *cfg)
 	cfg->decode.max_tunnel_depth = 4;
 }
 
+size_t nfm_meter_flow_bytes(const struct nfm_layout *layout)
+{
+	size_t bytes = nfm_flow_table_flow_bytes(layout ? layout->size : 0);
+	for (size_t i = 0; layout && i < layout->n; i++)
+		bytes += layout->mod[i]->heap_bytes;
+	return bytes;
+}
+
 struct nfm_meter *nfm_meter_new(const struct nfm_meter_config *cfg, nfm_flow_sink sink,
 				void *sink_ctx)
 {
@@ -70,7 +82,7 @@ struct nfm_meter *nfm_meter_new(const struct nfm_meter_config *cfg, nfm_flow_sin
 		nfm_meter_free(m);
 		return NULL;
 	}
-	for (int l = 0; l < LIST_COUNT; l++)
+	for (int l = 0; l <= LIST_MARK; l++)
 		m->lists[l].head = m->lists[l].tail = NFM_FLOW_NONE;
 	return m;
 }
@@ -93,26 +105,34 @@ void nfm_meter_free(struct nfm_meter *m)
 }
 
 const struct nfm_counters *nfm_meter_counters(const struct nfm_meter *m) { return &m->c; }
-uint64_t nfm_meter_active_flows(const struct nfm_meter *m) { return nfm_flow_table_count(m->table); }
+/* Flows held: the table's entries but the continuation marks. */
+static uint64_t flows_held(const struct nfm_meter *m)
+{
+	return nfm_flow_table_count(m->table) - m->marks;
+}
+
+uint64_t nfm_meter_active_flows(const struct nfm_meter *m) { return flows_held(m); }
 
 uint64_t nfm_meter_take_window_peak(struct nfm_meter *m)
 {
 	uint64_t peak = m->window_peak;
-	m->window_peak = nfm_flow_table_count(m->table);
+	m->window_peak = flows_held(m);
 	return peak;
 }
 
 int nfm_meter_done(const struct nfm_meter *m)
 {
 	return m->cfg.max_flows && m->c.flows_created >= m->cfg.max_flows &&
-	       nfm_flow_table_count(m->table) == 0;
+	       flows_held(m) == 0;
 }
 
 /* ---- intrusive lists over flow indices ---- */
 
-static void list_append(struct nfm_meter *m, int l, struct nfm_flow *f, uint32_t idx)
+/* l is a list; its links are those of l, or LIST_AGE's for LIST_MARK. */
+static void list_append(struct nfm_meter *m, int list, struct nfm_flow *f, uint32_t idx)
 {
-	struct list *L = &m->lists[l];
+	struct list *L = &m->lists[list];
+	int l = list == LIST_MARK ? LIST_AGE : list;
 	f->link_prev[l] = L->tail;
 	f->link_next[l] = NFM_FLOW_NONE;
 	if (L->tail != NFM_FLOW_NONE)
@@ -122,9 +142,10 @@ static void list_append(struct nfm_meter *m, int l, struct nfm_flow *f, uint32_t
 	L->tail = idx;
 }
 
-static void list_unlink(struct nfm_meter *m, int l, struct nfm_flow *f)
+static void list_unlink(struct nfm_meter *m, int list, struct nfm_flow *f)
 {
-	struct list *L = &m->lists[l];
+	struct list *L = &m->lists[list];
+	int l = list == LIST_MARK ? LIST_AGE : list;
 	if (f->link_prev[l] != NFM_FLOW_NONE)
 		nfm_flow_table_at(m->table, f->link_prev[l])->link_next[l] = f->link_next[l];
 	else
@@ -178,10 +199,50 @@ static void flow_record(const struct nfm_meter *m, struct nfm_flow *f, struct nf
 	r->modules = m->layout.n ? nfm_flow_modules(f) : NULL;
 }
 
-/* Writes the flow and frees its slot. A finished TCP flow keeps its close/reset reason. */
-static int expire(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason reason)
+/* ---- continuation marks (engine note E1 of docs/flows.md) ----
+ * A flow that its active timeout ends is cut, not over: the next flow of its key
+ * continues it and keeps its initiator. Its entry stays as a mark (NFM_FLOW_CONTINUED)
+ * until that next packet, or until the idle timeout would have ended the flow (it keeps
+ * its place on the idle list), or until the table needs room under the flow cap (marks
+ * go first, oldest first). Nothing of this runs per packet: a mark is made when a flow
+ * ends and read when a flow starts. */
+
+/* Whether the entry of f, ended for reason, becomes a mark. A TCP flow that closed keeps
+ * its close reason and continues nothing. */
+static int continues(const struct nfm_flow *f, enum nfm_end_reason reason)
+{
+	return reason == NFM_END_ACTIVE && f->finished == NFM_FLOW_OPEN;
+}
+
+static void drop_mark(struct nfm_meter *m, struct nfm_flow *f)
 {
 	list_unlink(m, LIST_LRU, f);
+	list_unlink(m, LIST_MARK, f);
+	m->marks--;
+	nfm_flow_table_remove(m->table, f);
+}
+
+/* The orientation the next flow of mark f's key takes from it (fwd_is_a), or -1 when
+ * packet p starts a new connection (a TCP SYN without ACK); drops the mark. */
+static int take_mark(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_packet *p, int is_tcp)
+{
+	int fresh = is_tcp && (p->tcp_flags & (NFM_TCP_SYN | NFM_TCP_ACK)) == NFM_TCP_SYN;
+	int fwd_is_a = fresh ? -1 : f->fwd_is_a;
+	drop_mark(m, f);
+	return fwd_is_a;
+}
+
+/* Writes the flow and frees its slot (or makes it a mark). A finished TCP flow keeps its
+ * close/reset reason. A mark is dropped without a record. */
+static int expire(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason reason)
+{
+	if (f->finished == NFM_FLOW_CONTINUED) {
+		drop_mark(m, f);
+		return m->stop_rc;
+	}
+	int mark = continues(f, reason);
+	if (!mark) /* a mark keeps its place on the idle list */
+		list_unlink(m, LIST_LRU, f);
 	list_unlink(m, LIST_AGE, f);
 	if (f->finished)
 		list_unlink(m, LIST_FIN, f);
@@ -205,7 +266,13 @@ static int expire(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason r
 	for (size_t i = 0; i < m->layout.n; i++)
 		if (m->layout.mod[i]->release)
 			m->layout.mod[i]->release(nfm_flow_modules(f) + m->layout.off[i]);
-	nfm_flow_table_remove(m->table, f);
+	if (mark) {
+		f->finished = NFM_FLOW_CONTINUED;
+		list_append(m, LIST_MARK, f, f->self);
+		m->marks++;
+	} else {
+		nfm_flow_table_remove(m->table, f);
+	}
 	if (rc && !m->stop_rc)
 		m->stop_rc = rc;
 	return m->stop_rc;
@@ -284,15 +351,20 @@ static unsigned proto_class(const struct nfm_packet *p, uint16_t sport, uint16_t
 	return cls;
 }
 
+/* fwd_is_a: the orientation of the flow this one continues (a mark), or -1. */
 static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_packet *p,
-		      int src_is_a)
+		      int src_is_a, int fwd_is_a)
 {
 	/* Forward is the initiator: the sender of the first packet, except that a first
-	 * packet carrying SYN+ACK comes from the responder. */
+	 * packet carrying SYN+ACK comes from the responder; a flow that continues one cut
+	 * by the active timeout keeps that flow's initiator. */
 	int initiator_is_src = !(p->l3 != NFM_L3_ARP && p->ip_proto == NFM_IPPROTO_TCP &&
 				 (p->tcp_flags & (NFM_TCP_SYN | NFM_TCP_ACK)) ==
 					 (NFM_TCP_SYN | NFM_TCP_ACK));
-	f->fwd_is_a = (uint8_t)(initiator_is_src ? src_is_a : !src_is_a);
+	if (fwd_is_a >= 0)
+		f->fwd_is_a = (uint8_t)fwd_is_a;
+	else
+		f->fwd_is_a = (uint8_t)(initiator_is_src ? src_is_a : !src_is_a);
 	f->st.first_ns = f->st.last_ns = p->ts_ns;
 	f->cold.seq = p->pkt_index ? p->pkt_index : ++m->seq;
 	f->lru_time = f->born_time = m->now;
@@ -300,7 +372,7 @@ static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_
 	list_append(m, LIST_LRU, f, idx);
 	list_append(m, LIST_AGE, f, idx);
 	m->c.flows_created++;
-	uint64_t active = nfm_flow_table_count(m->table);
+	uint64_t active = flows_held(m);
 	/* window_peak <= peak_active_flows: one compare while neither grows */
 	if (active > m->window_peak) {
 		m->window_peak = active;
@@ -449,14 +521,26 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 	struct nfm_flow *f = nfm_flow_table_find(m->table, kp, hash);
 
 	/* Expiry of this very flow is checked exactly here, so the lazy list scans can
-	 * never let a late packet join a flow that had already timed out. */
-	if (f && !f->finished &&
-	    ((m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns) ||
-	     (m->cfg.active_timeout_ns && m->now - f->born_time > m->cfg.active_timeout_ns))) {
-		int reason = m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns
-				     ? NFM_END_IDLE : NFM_END_ACTIVE;
+	 * never let a late packet join a flow that had already timed out. A mark (the
+	 * test of finished is the one an open flow takes anyway) gives the new flow its
+	 * orientation. */
+	int fwd_is_a = -1;
+	if (f && f->finished) {
+		if (f->finished == NFM_FLOW_CONTINUED) {
+			fwd_is_a = take_mark(m, f, p, is_tcp);
+			f = NULL;
+		}
+	} else if (f &&
+		   ((m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns) ||
+		    (m->cfg.active_timeout_ns && m->now - f->born_time > m->cfg.active_timeout_ns))) {
+		enum nfm_end_reason reason =
+			m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns
+				? NFM_END_IDLE : NFM_END_ACTIVE;
+		int mark = continues(f, reason);
 		if (expire(m, f, reason))
 			return m->stop_rc;
+		if (mark)
+			fwd_is_a = take_mark(m, f, p, is_tcp);
 		f = NULL;
 	}
 	if (f && is_tcp && (p->tcp_flags & (NFM_TCP_SYN | NFM_TCP_ACK)) == NFM_TCP_SYN) {
@@ -480,14 +564,17 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 		}
 		if (m->cfg.max_active_flows &&
 		    nfm_flow_table_count(m->table) >= m->cfg.max_active_flows) {
-			struct nfm_flow *victim = oldest_idle(m);
-			if (victim && expire(m, victim, NFM_END_EVICTED))
+			/* Room under the cap: a mark first (the oldest), else the flow idle the
+			 * longest, so marks never make a flow be evicted. */
+			if (m->marks)
+				drop_mark(m, nfm_flow_table_at(m->table, m->lists[LIST_MARK].head));
+			else if (oldest_idle(m) && expire(m, oldest_idle(m), NFM_END_EVICTED))
 				return m->stop_rc;
 		}
 		f = nfm_flow_table_add(m->table, kp, hash);
 		if (!f)
 			return m->stop_rc = NFM_ERR_NOMEM;
-		flow_init(m, f, p, src_is_a);
+		flow_init(m, f, p, src_is_a, fwd_is_a);
 	} else {
 		f->lru_time = m->now;
 		if (f->link_next[LIST_LRU] != NFM_FLOW_NONE) { /* not already the newest */

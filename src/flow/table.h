@@ -51,6 +51,17 @@ struct nfm_flow_cold {
 	uint64_t seq;              /* creation order (first packet's position in the input) */
 };
 
+/* What nfm_flow.finished says. */
+enum nfm_flow_finished {
+	NFM_FLOW_OPEN = 0,
+	NFM_FLOW_CLOSED = 1,    /* TCP close or reset seen: on the linger list */
+	/* Not a flow: the entry keeps the key and orientation (fwd_is_a) of a flow its
+	 * active timeout ended, so that the next flow of the key, which continues it, keeps
+	 * its initiator (flow/meter.c). No counters, no module state; on the idle list at
+	 * the ended flow's place, so the idle timeout drops it. */
+	NFM_FLOW_CONTINUED = 2,
+};
+
 /* One tracked flow: the key, timers, list links and counters that packets touch come
  * first (the hot part, 240 bytes), then the cold part, then the
  * feature modules' states (flow/module.h) at the table's module offset. The flow's
@@ -66,7 +77,7 @@ struct nfm_flow {
 	uint32_t link_prev[3];  /* expiry lists, indexed by the meter's list ids */
 	uint32_t link_next[3];  /* link_next[0] also chains free entries */
 	uint8_t fwd_is_a;       /* forward (initiator) side is endpoint a */
-	uint8_t finished;       /* TCP close or reset seen: on the linger list */
+	uint8_t finished;       /* enum nfm_flow_finished */
 	uint8_t end_reason;     /* enum nfm_end_reason (set by a TCP close/reset, or at expiry) */
 	uint8_t conn_state;     /* enum nfm_conn_state, set at expiry */
 	struct nfm_flow_stats st;
@@ -111,6 +122,10 @@ static inline uint8_t *nfm_flow_modules(struct nfm_flow *f)
 {
 	return (uint8_t *)f + NFM_FLOW_CORE_SIZE;
 }
+/* Bytes the table holds per flow at most, for entries with module_bytes of module
+ * state: the entry, and its share of the index at the lowest load (just after the index
+ * doubled, while the old index is still drained). */
+size_t nfm_flow_table_flow_bytes(size_t module_bytes);
 /* Bytes held by the table (index + entry chunks). */
 size_t nfm_flow_table_memory(const struct nfm_flow_table *t);
 

@@ -52,6 +52,7 @@ case_ states.csv 0 states.csv states.pcap states.csv --extended
 case_ v6vlan.csv 0 v6vlan.csv v6vlan.pcap v6vlan.csv --extended
 case_ tunnels.csv 0 tunnels.csv tunnels.pcap tunnels.csv --extended
 case_ tunnels_outer.csv 0 tunnels_outer.csv tunnels.pcap tunnels_outer.csv --extended --no-tunnels
+case_ active.csv 0 active.csv active.pcap active.csv --extended --active-timeout 30
 case_ snaplen.csv 0 snaplen.csv snaplen.pcap snaplen.csv
 case_ nano.csv 0 nano.csv nano.pcap nano.csv
 case_ frags.csv 0 frags.csv frags.pcap frags.csv

@@ -343,6 +343,28 @@ int main(int argc, char **argv)
 	tunnelled_tcp(&w, T0 + 21 * MS, 2, 50002, 0, 0x18, 30);
 	bad |= close_out(&w);
 
+	/* active: a TCP connection of 70 s and a tunnelled one of 32 s, cut by a 30 s active
+	 * timeout (--active-timeout 30), whose later pieces start with a server packet: every
+	 * piece keeps the client as initiator, and the tunnel's outer addresses as the
+	 * client's packets travel. */
+	if (open_out(&w, dir, "active.pcap", 0, 0))
+		return 1;
+	tcp4(&w, T0, 1, 42000, 443, 1, 0, 0x02, 0, 0, 0);
+	tcp4(&w, T0 + 1 * MS, 0, 42000, 443, 5000, 2, 0x12, 0, 0, 0);
+	tcp4(&w, T0 + 2 * MS, 1, 42000, 443, 2, 5001, 0x10, 0, 0, 0);
+	tunnelled_tcp(&w, T0 + 3 * MS, 0, 50010, 1, 0x02, 0);
+	tunnelled_tcp(&w, T0 + 4 * MS, 0, 50010, 0, 0x12, 0);
+	tcp4(&w, T0 + 10 * SEC, 1, 42000, 443, 2, 5001, 0x18, 100, 0, 0);
+	tcp4(&w, T0 + 20 * SEC, 0, 42000, 443, 5001, 102, 0x18, 200, 0, 0);
+	tcp4(&w, T0 + 31 * SEC, 0, 42000, 443, 5201, 102, 0x18, 300, 0, 0);
+	tcp4(&w, T0 + 32 * SEC, 1, 42000, 443, 102, 5501, 0x10, 0, 0, 0);
+	tunnelled_tcp(&w, T0 + 32 * SEC, 0, 50010, 0, 0x18, 40);
+	tunnelled_tcp(&w, T0 + 33 * SEC, 0, 50010, 1, 0x10, 0);
+	tcp4(&w, T0 + 45 * SEC, 0, 42000, 443, 5501, 102, 0x18, 50, 0, 0);
+	tcp4(&w, T0 + 62 * SEC, 0, 42000, 443, 5551, 102, 0x18, 60, 0, 0);
+	tcp4(&w, T0 + 70 * SEC, 1, 42000, 443, 102, 5611, 0x11, 0, 0, 0);
+	bad |= close_out(&w);
+
 	/* empty: a valid capture with no packets. */
 	if (open_out(&w, dir, "empty.pcap", 0, 0))
 		return 1;
