@@ -15,8 +15,7 @@
  * timeout. What every column means, and where it differs from the published datasets:
  * docs/profiles.md. */
 #include "feature/cic.h"
-#include "feature/profile.h"
-#include "feature/profile_cic.h"
+#include "feature/profiles.h"
 
 /* One line per column, in the common order of the four outputs: the field, whether
  * each profile has the column (Y/N: cic, cic2018, cic-v4, cic-fixed), and its header in
@@ -139,10 +138,8 @@ static const struct nfm_module *const cic_modules[] = { &nfm_mod_cic };
 	const struct nfm_profile var = {                                                       \
 		.name = pname,                                                                 \
 		.desc = what,                                                                  \
-		.modules = cic_modules,                                                        \
-		.nmodules = 1,                                                                 \
-		.columns = cols,                                                               \
-		.ncolumns = sizeof cols / sizeof cols[0],                                      \
+		NFM_PROFILE_MODULES(cic_modules),                                              \
+		NFM_PROFILE_COLUMNS(cols),                                                     \
 		.idle_timeout_ns = 0,                                                          \
 		.active_timeout_ns = 120 * NS_PER_S,                                           \
 		.timeouts_doc = "CICFlowMeter's only timeout: 120 s from the flow's first packet, no idle timeout", \

@@ -12,7 +12,7 @@
 #include "export/exporter.h"
 #include "feature/cic.h"
 #include "feature/fields.h"
-#include "feature/profile_cic.h"
+#include "feature/profiles.h"
 #include "flow/meter.h"
 #include "flow/pipeline.h"
 #include "nfm_frame.h"
@@ -50,22 +50,17 @@ static int collect(void *ctx, const struct nfm_flow_record *rec)
 	return 0;
 }
 
-/* The layout and columns of profile p; 0 when every column resolves. */
+/* The layout and columns of profile p, as a run builds them; 0 when every column
+ * resolves. */
 static int profile_columns(const struct nfm_profile *p, struct nfm_layout *lay,
 			   struct nfm_columns *cols)
 {
 	struct nfm_error err;
-	if (nfm_layout_build(lay, p->modules, p->nmodules, &err))
-		return -1;
-	for (size_t i = 0; i < p->ncolumns; i++) {
-		size_t off;
-		const struct nfm_field *f = nfm_field_lookup(p->columns[i].field,
-							     strlen(p->columns[i].field), lay, &off);
-		if (!f || nfm_columns_add_named(cols, f, off, p->columns[i].header))
-			return -1;
-	}
-	return 0;
+	struct nfm_profile_spec spec = { .profile = p };
+	return p ? nfm_profile_build(&spec, lay, cols, &err) : -1;
 }
+
+#define CIC nfm_profile_find("cic")
 
 struct pkt {
 	struct frame f;
@@ -182,7 +177,7 @@ NFM_TEST(tcp_connection_by_hand)
 	tcp_pkt(&pk[7], 10500, S, C, 80, 40000, NFM_TCP_FIN | NFM_TCP_ACK, 0, 0, 235);
 	tcp_pkt(&pk[8], 11000, C, S, 40000, 80, NFM_TCP_ACK, 0, 0, 502);
 	pk[3].ts += 999; /* µs are floored per packet */
-	struct run *r = meter(&nfm_profile_cic, pk, 9);
+	struct run *r = meter(CIC, pk, 9);
 	CHECK(r && r->nrows == 1);
 	if (!r || r->nrows != 1) {
 		run_free(r);
@@ -241,7 +236,7 @@ NFM_TEST(one_packet_flows)
 	struct pkt pk[2];
 	udp_pkt(&pk[0], 0, C, S, 5353, 53, 33);
 	tcp_pkt(&pk[1], 50, S, IP4(10, 0, 0, 3), 443, 50000, NFM_TCP_SYN | NFM_TCP_ACK, 2, 0, 1000);
-	struct run *r = meter(&nfm_profile_cic, pk, 2);
+	struct run *r = meter(CIC, pk, 2);
 	CHECK(r && r->nrows == 2);
 	if (!r || r->nrows != 2) {
 		run_free(r);
@@ -285,7 +280,7 @@ NFM_TEST(active_idle_and_subflows)
 	for (int i = 0; i < 6; i++)
 		udp_pkt(&pk[i], ms[i] * 1000000ull, i & 1 ? S : C, i & 1 ? C : S, i & 1 ? 53 : 4000,
 			i & 1 ? 4000 : 53, 10);
-	struct run *r = meter(&nfm_profile_cic, pk, 6);
+	struct run *r = meter(CIC, pk, 6);
 	CHECK(r && r->nrows == 1);
 	if (r && r->nrows == 1) {
 		static const struct want w[] = {
@@ -317,7 +312,7 @@ NFM_TEST(bulk_transfer)
 	for (size_t i = 0; i < n; i++)
 		udp_pkt(&pk[i], seq[i].ms * 1000000ull, seq[i].bwd ? S : C, seq[i].bwd ? C : S,
 			seq[i].bwd ? 53 : 4000, seq[i].bwd ? 4000 : 53, seq[i].len);
-	struct run *r = meter(&nfm_profile_cic, pk, n);
+	struct run *r = meter(CIC, pk, n);
 	CHECK(r && r->nrows == 1);
 	if (r && r->nrows == 1) {
 		/* forward: one bulk of 5 packets, 1500 bytes over 0.4 s; backward: the 50-byte
@@ -344,7 +339,7 @@ NFM_TEST(time_going_back)
 	for (int i = 0; i < 5; i++)
 		udp_pkt(&pk[i], us[i] * 1000, i == 2 ? S : C, i == 2 ? C : S, i == 2 ? 53 : 4000,
 			i == 2 ? 4000 : 53, 1);
-	struct run *r = meter(&nfm_profile_cic, pk, 5);
+	struct run *r = meter(CIC, pk, 5);
 	CHECK(r && r->nrows == 1);
 	if (r && r->nrows == 1) {
 		/* flow gaps 5000, 0, 1000, 0; forward times 0, 5000, 6000, 1000: gaps 5000,
@@ -386,7 +381,7 @@ NFM_TEST(order_does_not_change_statistics)
 		struct pkt pk[N];
 		for (int i = 0; i < N; i++)
 			udp_pkt(&pk[i], (uint64_t)i * 1000, C, S, 4000, 53, len[i]);
-		struct run *r = meter(&nfm_profile_cic, pk, N);
+		struct run *r = meter(CIC, pk, N);
 		CHECK(r && r->nrows == 1);
 		for (int c = 0; r && r->nrows == 1 && c < 6; c++) {
 			if (round == 0)
@@ -429,7 +424,7 @@ NFM_TEST(identities_over_random_traffic)
 			udp_pkt(&pk[i], t * 1000, back ? b : a, back ? a : b, back ? 53 : 2000 + flow,
 				back ? 2000 + flow : 53, len);
 	}
-	struct run *r = meter(&nfm_profile_cic, pk, N);
+	struct run *r = meter(CIC, pk, N);
 	CHECK(r && r->nrows >= 12);
 	for (size_t i = 0; r && i < r->nrows; i++) {
 		double n = atof(cell(r, i, "Total Fwd Packets")) + atof(cell(r, i, "Total Backward Packets"));
@@ -484,7 +479,7 @@ static char *pipeline_csv(const char *path, unsigned workers, const struct pkt *
 	struct nfm_error err;
 	nfm_error_clear(&err);
 	struct nfm_export_dest dest = { .path = path, .set = set };
-	if (!set || profile_columns(&nfm_profile_cic, &lay, &cols) ||
+	if (!set || profile_columns(CIC, &lay, &cols) ||
 	    nfm_exporter_open(&csv, nfm_exporter_find("csv"), &dest, &cols, &err)) {
 		nfm_columns_free(&cols);
 		nfm_outset_free(set);
@@ -566,7 +561,7 @@ NFM_TEST(profiles_and_headers)
 	/* The CIC-IDS2017 header as its CSVs have it (one leading space before most names). */
 	static const char raw[] =
 		"Flow ID, Source IP, Source Port, Destination IP, Destination Port, Protocol, Timestamp, Flow Duration, Total Fwd Packets, Total Backward Packets,Total Length of Fwd Packets, Total Length of Bwd Packets, Fwd Packet Length Max, Fwd Packet Length Min, Fwd Packet Length Mean, Fwd Packet Length Std,Bwd Packet Length Max, Bwd Packet Length Min, Bwd Packet Length Mean, Bwd Packet Length Std,Flow Bytes/s, Flow Packets/s, Flow IAT Mean, Flow IAT Std, Flow IAT Max, Flow IAT Min,Fwd IAT Total, Fwd IAT Mean, Fwd IAT Std, Fwd IAT Max, Fwd IAT Min,Bwd IAT Total, Bwd IAT Mean, Bwd IAT Std, Bwd IAT Max, Bwd IAT Min,Fwd PSH Flags, Bwd PSH Flags, Fwd URG Flags, Bwd URG Flags, Fwd Header Length, Bwd Header Length,Fwd Packets/s, Bwd Packets/s, Min Packet Length, Max Packet Length, Packet Length Mean, Packet Length Std, Packet Length Variance,FIN Flag Count, SYN Flag Count, RST Flag Count, PSH Flag Count, ACK Flag Count, URG Flag Count, CWE Flag Count, ECE Flag Count, Down/Up Ratio, Average Packet Size, Avg Fwd Segment Size, Avg Bwd Segment Size, Fwd Header Length,Fwd Avg Bytes/Bulk, Fwd Avg Packets/Bulk, Fwd Avg Bulk Rate, Bwd Avg Bytes/Bulk, Bwd Avg Packets/Bulk,Bwd Avg Bulk Rate,Subflow Fwd Packets, Subflow Fwd Bytes, Subflow Bwd Packets, Subflow Bwd Bytes,Init_Win_bytes_forward, Init_Win_bytes_backward, act_data_pkt_fwd, min_seg_size_forward,Active Mean, Active Std, Active Max, Active Min,Idle Mean, Idle Std, Idle Max, Idle Min, Label";
-	const struct nfm_profile *p = &nfm_profile_cic;
+	const struct nfm_profile *p = CIC;
 	size_t i = 0;
 	for (const char *s = raw; *s; i++) {
 		while (*s == ' ')
@@ -578,13 +573,17 @@ NFM_TEST(profiles_and_headers)
 	}
 	CHECK_EQ_U(i, p->ncolumns);
 
-	const struct nfm_profile *all[] = { &nfm_profile_cic, &nfm_profile_cic2018,
-					    &nfm_profile_cic_v4, &nfm_profile_cic_fixed };
 	static const char *const names[] = { "cic", "cic2018", "cic-v4", "cic-fixed" };
+	const struct nfm_profile *all[4];
+	for (int k = 0; k < 4; k++)
+		all[k] = nfm_profile_find(names[k]);
 	static const size_t ncols[] = { 85, 80, 84, 90 };
 	for (int k = 0; k < 4; k++) {
 		struct nfm_layout lay;
 		struct nfm_columns cols = { 0 };
+		CHECK(all[k] != NULL);
+		if (!all[k])
+			return;
 		CHECK_STR(all[k]->name, names[k]);
 		CHECK_EQ_U(all[k]->ncolumns, ncols[k]);
 		CHECK(profile_columns(all[k], &lay, &cols) == 0);
@@ -601,7 +600,7 @@ NFM_TEST(profiles_and_headers)
 	}
 	/* cic2018 is cic without the four address columns and the duplicate, in order;
 	 * cic-v4 is cic without the duplicate; the same fields in both. */
-	const struct nfm_profile *c17 = &nfm_profile_cic, *c18 = &nfm_profile_cic2018;
+	const struct nfm_profile *c17 = all[0], *c18 = all[1];
 	size_t j = 0;
 	for (i = 0; i < c17->ncolumns; i++) {
 		if (i < 4 || i == 61)
@@ -611,8 +610,8 @@ NFM_TEST(profiles_and_headers)
 	}
 	CHECK_EQ_U(j, c18->ncolumns);
 	CHECK_STR(c18->columns[0].header, "Dst Port");
-	CHECK_STR(nfm_profile_cic_v4.columns[55].header, "CWR Flag Count");
-	CHECK_STR(nfm_profile_cic_fixed.columns[88].header, "ICMP Type");
+	CHECK_STR(all[2]->columns[55].header, "CWR Flag Count");
+	CHECK_STR(all[3]->columns[88].header, "ICMP Type");
 }
 
 /* The ICMP columns of cic-fixed: the first ICMP header's type and code, -1 without. */
@@ -626,7 +625,7 @@ NFM_TEST(icmp_type_and_code)
 	put8(f, 3); put8(f, 1); put16(f, 0); put32(f, 0); put32(f, 0x01020304);
 	pk[0].ts = T0;
 	udp_pkt(&pk[1], 1000, C, S, 1, 2, 3);
-	struct run *r = meter(&nfm_profile_cic_fixed, pk, 2);
+	struct run *r = meter(nfm_profile_find("cic-fixed"), pk, 2);
 	CHECK(r && r->nrows == 2);
 	if (r && r->nrows == 2) {
 		static const struct want icmp[] = { { "ICMP Type", "3" }, { "ICMP Code", "1" },
