@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cli/values.h"
 #include "feature/profiles.h"
 #include "util/text.h"
 
@@ -80,7 +81,7 @@ static const struct opt options[] = {
 	  "nexusflowmeter capture.pcap flows.csv --stream",
 	  .kind = K_FLAG },
 	{ O_CHUNK, "chunk-size", NULL, "MB",
-	  "Memory budget for active flow state, in MiB (default 1024): sets the cap of --max-active-flows to 2048 flows per MiB. When it is reached the flow idle for the longest in its worker's shard is written early (end_reason evicted) and counted in the report.",
+	  "Memory budget for active flow state, in MiB (default 1024): the cap of --max-active-flows is this budget divided by the bytes one active flow of the run takes (its flow-table entry with the state of the profile's feature modules and its share of the index: 280 for nexus; --list-profiles shows each profile's; the report states the figure and the cap). When the cap is reached the flow idle for the longest in its worker's shard is written early (end_reason evicted) and counted in the report.",
 	  "nexusflowmeter capture.pcap flows.csv --chunk-size 512",
 	  .kind = K_UINT, .lo = 1, .hi = 4194304 },
 	{ O_FLOW_TIMEOUT, "flow-timeout", NULL, "SECONDS",
@@ -309,99 +310,6 @@ static int bad(FILE *err, const char *fmt, ...)
 	return NFM_EXIT_USAGE;
 }
 
-/* ---- values: one parser per kind (the syntax is in --help, the man page, README) ---- */
-
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* N: decimal digits only, from lo to hi. */
-static int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (!is_digit(*s))
-			return -1;
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	if (v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-enum { SECONDS_OK, SECONDS_BAD, SECONDS_BELOW_NS };
-
-/* SECONDS: digits with an optional fraction ("60", "0.25"), from lo to hi seconds,
- * converted exactly to nanoseconds rounded to the nearest (half up). A value that is not
- * zero but rounds to 0 ns is refused rather than taken as 0 (which means off). */
-static int parse_seconds(const char *s, uint64_t lo, uint64_t hi, uint64_t *ns)
-{
-	uint64_t whole = 0, frac = 0;
-	unsigned frac_digits = 0, round_up = 0;
-	int nonzero = 0, over = 0;
-	if (!is_digit(*s))
-		return SECONDS_BAD;
-	for (; is_digit(*s); s++) {
-		nonzero |= *s != '0';
-		if (whole > hi)
-			over = 1;
-		else
-			whole = whole * 10 + (unsigned)(*s - '0');
-	}
-	if (*s == '.') {
-		s++;
-		if (!is_digit(*s))
-			return SECONDS_BAD;
-		for (; is_digit(*s); s++) {
-			nonzero |= *s != '0';
-			if (frac_digits < 9)
-				frac = frac * 10 + (unsigned)(*s - '0');
-			else if (frac_digits == 9)
-				round_up = *s >= '5';
-			if (frac_digits < 10)
-				frac_digits++;
-		}
-	}
-	if (*s)
-		return SECONDS_BAD;
-	for (unsigned i = frac_digits; i < 9; i++)
-		frac *= 10;
-	if (over || whole > hi)
-		return SECONDS_BAD;
-	uint64_t v = whole * 1000000000u + frac + round_up;
-	if (v > hi * 1000000000u || v < lo * 1000000000u)
-		return SECONDS_BAD;
-	if (v == 0 && nonzero)
-		return SECONDS_BELOW_NS;
-	*ns = v;
-	return SECONDS_OK;
-}
-
-/* val as it can be shown on one line: control bytes as \xNN, at most ~120 bytes. */
-static const char *printable(const char *val, char *buf, size_t size)
-{
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)val; *p && n + 8 < size; p++) {
-		if (n > 120) {
-			n += (size_t)snprintf(buf + n, size - n, "...");
-			break;
-		}
-		if (*p < 0x20 || *p == 0x7f)
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *p);
-		else
-			buf[n++] = (char)*p;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 struct name_bits {
 	const char *name;
 	unsigned bits;
@@ -434,7 +342,7 @@ static int parse_list(const char *s, const struct name_bits *names, size_t n_nam
 		if (k == n_names) {
 			char name[72], shown[160];
 			snprintf(name, sizeof name, "%.*s", (int)(n > 64 ? 64 : n), p);
-			snprintf(why, why_size, "unknown name '%s'", printable(name, shown, sizeof shown));
+			snprintf(why, why_size, "unknown name '%s'", nfm_printable(name, shown, sizeof shown));
 			return -1;
 		}
 		m |= names[k].bits;
@@ -491,7 +399,7 @@ static int bad_value(FILE *err, const struct opt *o, const char *name, const cha
 		break;
 	}
 	return bad(err, "%s: invalid value '%s'%s%s%s: expected %s", name,
-		   printable(val, shown, sizeof shown), why ? " (" : "", why ? why : "", why ? ")" : "",
+		   nfm_printable(val, shown, sizeof shown), why ? " (" : "", why ? why : "", why ? ")" : "",
 		   expect);
 }
 
@@ -508,13 +416,13 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, con
 			return bad_value(err, o, name, val, NULL);
 		break;
 	case K_UINT:
-		if (parse_uint(val, o->lo, o->hi, &u))
+		if (nfm_parse_uint(val, o->lo, o->hi, &u))
 			return bad_value(err, o, name, val, NULL);
 		break;
 	case K_SECONDS:
-		switch (parse_seconds(val, o->lo, o->hi, &u)) {
-		case SECONDS_OK: break;
-		case SECONDS_BELOW_NS:
+		switch (nfm_parse_seconds(val, o->lo, o->hi, &u)) {
+		case NFM_SECONDS_OK: break;
+		case NFM_SECONDS_BELOW_NS:
 			return bad_value(err, o, name, val, "not 0, but rounds to 0 ns");
 		default:
 			return bad_value(err, o, name, val, NULL);
@@ -546,7 +454,7 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, con
 			for (size_t k = 0; (q = nfm_profile_at(k)) && n < sizeof names; k++)
 				n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", k ? ", " : "", q->name);
 			return bad(err, "%s: unknown profile '%s': expected one of %s (--list-profiles)",
-				   name, printable(val, shown, sizeof shown), names);
+				   name, nfm_printable(val, shown, sizeof shown), names);
 		}
 		if (cli->profile && cli->profile != p)
 			return bad(err, "%s: a profile was already chosen (%s; --extended is --profile extended): give one",
