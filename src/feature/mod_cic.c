@@ -168,7 +168,7 @@ static void cic_packet(void *state, const struct nfm_module_packet *mp)
 
 const struct nfm_module nfm_mod_cic = {
 	.name = "cic",
-	.desc = "CICFlowMeter's features with its bugs fixed (profiles cic, cic2018, cic-v4, cic-fixed)",
+	.desc = "CICFlowMeter's flow features, its bugs fixed",
 	.state_size = sizeof(struct nfm_cic_state),
 	.state_align = 8,
 	.packet = cic_packet,

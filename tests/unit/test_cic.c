@@ -12,6 +12,7 @@
 #include "export/exporter.h"
 #include "feature/cic.h"
 #include "feature/fields.h"
+#include "feature/modules.h"
 #include "feature/profiles.h"
 #include "flow/meter.h"
 #include "flow/pipeline.h"
@@ -646,6 +647,7 @@ NFM_TEST(state_size)
 	printf("cic module state: %zu bytes per flow\n", sizeof(struct nfm_cic_state));
 	CHECK(sizeof(struct nfm_cic_state) <= 512);
 	CHECK_EQ_U(nfm_mod_cic.nfields, NFM_CIC_NFIELDS);
+	CHECK(nfm_module_find("cic") == &nfm_mod_cic); /* --columns finds its fields */
 }
 
 NFM_TEST_MAIN_BEGIN()
