@@ -69,7 +69,7 @@ struct nfm_cic_stat {
 	uint64_t n;
 };
 
-/* The bulk state of one direction (docs/profiles.md, "Bulk"). */
+/* The bulk state of one direction (docs/profiles.md, "Algorithms"). */
 struct nfm_cic_bulk {
 	uint64_t start, last;   /* the candidate's first packet; the last payload packet */
 	uint64_t size;          /* payload of the candidate so far */

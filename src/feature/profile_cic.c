@@ -129,7 +129,7 @@ static const struct nfm_profile_column cols_fixed[] = { CIC_COLUMNS(COL_FIXED) }
 _Static_assert(sizeof cols_2017 / sizeof cols_2017[0] == 85, "CIC-IDS2017 has 85 columns");
 _Static_assert(sizeof cols_2018 / sizeof cols_2018[0] == 80, "CSE-CIC-IDS2018 has 80 columns");
 _Static_assert(sizeof cols_v4 / sizeof cols_v4[0] == 84, "CICFlowMeter 4 writes 84 columns");
-_Static_assert(sizeof cols_fixed / sizeof cols_fixed[0] == 90, "94 fork columns but 4");
+_Static_assert(sizeof cols_fixed / sizeof cols_fixed[0] == 90, "the fork's 94 columns but 4");
 
 static const struct nfm_module *const cic_modules[] = { &nfm_mod_cic };
 
