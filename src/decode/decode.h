@@ -167,8 +167,9 @@ struct nfm_packet {
 	 * protocol type, or the EtherType of a bridged Ethernet frame), or a PPP protocol
 	 * with NFM_PKT_OPAQUE_PPP. */
 	uint8_t opaque_tunnel;   /* enum nfm_tunnel_type */
-	uint8_t tcp_hlen;        /* TCP header length in bytes; set only for a TCP fragment
-				  * that holds the data-offset byte (else 0) */
+	uint8_t tcp_hlen;        /* TCP header length in bytes (data offset x 4): of every
+				  * TCP segment, and of a TCP fragment only when it holds
+				  * the data-offset byte (else 0) */
 	uint16_t opaque_proto;
 };
 

@@ -37,6 +37,7 @@ static enum nfm_decode_status decode_tcp(struct nfm_dctx *d, struct nfm_rd *r, u
 	p->tcp_ack = ack;
 	p->tcp_flags = fl;
 	p->tcp_window = win;
+	p->tcp_hlen = (uint8_t)hlen;
 	p->flags |= NFM_PKT_HAS_PORTS;
 	p->l4_payload_len = ip_payload - hlen;
 	/* 16 header bytes read so far; options may be cut by the snaplen. */

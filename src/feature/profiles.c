@@ -13,7 +13,8 @@
  * and the search of --columns follow this order. */
 #define NFM_PROFILE_LIST(X) \
 	X(nexus)            \
-	X(extended)
+	X(extended)         \
+	X(cic) X(cic2018) X(cic_v4) X(cic_fixed)
 
 #define NFM_PROFILE_DECLARE(id) extern const struct nfm_profile nfm_profile_##id;
 NFM_PROFILE_LIST(NFM_PROFILE_DECLARE)

@@ -172,6 +172,13 @@ void nfm_flow_table_prefetch_entry(const struct nfm_flow_table *t, uint64_t hash
 		const char *e = (const char *)nfm_flow_table_at(t, s->ref - 1);
 		for (size_t off = 0; off < offsetof(struct nfm_flow, cold); off += 64)
 			__builtin_prefetch(e + off, 1);
+		/* The feature modules' states, which the packet hooks will update (none
+		 * without modules). */
+		if (t->entry_size > NFM_FLOW_CORE_SIZE) {
+			for (size_t off = NFM_FLOW_CORE_SIZE; off < t->entry_size; off += 64)
+				__builtin_prefetch(e + off, 1);
+			__builtin_prefetch(e + t->entry_size - 1, 1);
+		}
 	}
 }
 

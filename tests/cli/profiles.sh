@@ -50,7 +50,11 @@ eb=$(awk '$1 == "extended" {print $3}' profiles.txt)
 
 # --- every profile: --list-columns matches its output's header, and its timeouts are the
 # run's defaults unless given ---
-tail -n +2 profiles.txt | while read -r name ncols bytes idle iu active au rest; do
+tail -n +2 profiles.txt | while read -r name ncols bytes rest; do
+	# a timeout is "N s" or "off" (0)
+	set -- $rest
+	if [ "$1" = off ]; then idle=0; shift; else idle=$1; shift 2; fi
+	if [ "$1" = off ]; then active=0; else active=$1; fi
 	"$PROG" --list-columns --profile "$name" > "cols_$name.txt" 2>err
 	[ "$(wc -l < "cols_$name.txt")" -eq "$ncols" ] || echo "FAIL --list-columns --profile $name: not $ncols lines"
 	"$PROG" "$cap" "out_$name.csv" --no-report -q --profile "$name" 2>err ||
@@ -58,8 +62,6 @@ tail -n +2 profiles.txt | while read -r name ncols bytes idle iu active au rest;
 	want=$(sed 's/  .*//' "cols_$name.txt" | paste -sd, -) # the name ends at two spaces
 	got=$(head -n 1 "out_$name.csv" | tr -d '"')
 	[ "$got" = "$want" ] || echo "FAIL --profile $name: header is not the --list-columns names"
-	[ "$idle" = off ] && idle=0
-	[ "$active" = off ] && active=0
 	"$PROG" "$cap" v.csv --no-report --profile "$name" -v 2>err >/dev/null
 	grep -q "flow timeout $idle s, active timeout $active s" err ||
 		echo "FAIL --profile $name: timeouts are not $idle / $active s: $(grep timeout err)"

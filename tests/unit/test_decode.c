@@ -46,6 +46,8 @@ NFM_TEST(ipv4_options_and_tcp_options)
 	CHECK_EQ_U(dec(&f, 1, &p), NFM_DECODE_OK);
 	CHECK_EQ_U(p.ip_len, 28 + 32 + 100);
 	CHECK_EQ_U(p.l4_payload_len, 100);
+	CHECK_EQ_U(p.tcp_hlen, 32);
+	CHECK_EQ_U(p.tcp_window, 65535);
 	CHECK_EQ_U(p.tcp_flags, NFM_TCP_PSH | NFM_TCP_ACK);
 }
 
