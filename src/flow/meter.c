@@ -330,6 +330,7 @@ static void modules_packet(struct nfm_meter *m, struct nfm_flow *f, const struct
 		const struct nfm_module *mod = m->layout.mod[i];
 		if (mod->packet) {
 			struct nfm_module_packet q = mp;
+			q.mod = mod;
 			if (q.payload_len > mod->payload_bytes)
 				q.payload_len = mod->payload_bytes;
 			if (!q.payload_len)
