@@ -39,7 +39,7 @@ for t in "$NFM_BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_part "unit/$(basename "$t")" "$t"
 done
-for s in tests/golden/run.sh tests/corpus/run.sh tests/corpus/tshark_diff.sh tests/corpus/accuracy.sh tests/corpus/workers.sh tests/cli/run.sh tests/regress/run.sh tests/hardening/run.sh tests/hardening/paths.sh; do
+for s in tests/golden/run.sh tests/corpus/run.sh tests/corpus/tshark_diff.sh tests/corpus/accuracy.sh tests/corpus/workers.sh tests/cli/run.sh tests/cli/profiles.sh tests/regress/run.sh tests/hardening/run.sh tests/hardening/paths.sh; do
 	[ -x "$s" ] || continue
 	run_part "$s" "$s"
 done

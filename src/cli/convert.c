@@ -10,9 +10,9 @@
 #include "cli/msg.h"
 #include "export/exporter.h"
 #include "export/fanout.h"
-#include "feature/modules.h"
 #include "feature/fields.h"
 #include "feature/netflow.h"
+#include "feature/profiles.h"
 #include "flow/meter.h"
 #include "flow/pipeline.h"
 
@@ -75,21 +75,15 @@ struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm
 	o->cli = cli;
 	o->job = job;
 	clock_gettime(CLOCK_MONOTONIC, &o->t0);
-	unsigned mask = NFM_SET_BASE;
-	if (with_source_column)
-		mask |= NFM_SET_MERGE;
-	const struct nfm_module *mods[NFM_MAX_MODULES];
-	size_t nmods = 0;
-	if (cli->extended) {
-		mask |= NFM_SET_EXT;
-		mods[nmods++] = &nfm_mod_tunnel;
-	}
+	const struct nfm_module *extra[1];
+	size_t nextra = 0;
 	if (nfm_exporter_is_netflow(job->fmt) || cli->nexports)
-		mods[nmods++] = &nfm_mod_netflow;
-	if (nfm_layout_build(&o->layout, mods, nmods, &o->err) ||
-	    nfm_columns_select(&o->cols, mask, &o->layout)) {
-		nfm_msg("out of memory");
-		nfm_columns_free(&o->cols);
+		extra[nextra++] = &nfm_mod_netflow;
+	struct nfm_profile_spec ps = { .profile = cli->profile, .columns = cli->columns,
+					 .source_file = with_source_column,
+					 .extra = extra, .nextra = nextra };
+	if (nfm_profile_build(&ps, &o->layout, &o->cols, &o->err)) {
+		nfm_msg("%s", o->err.msg);
 		free(o);
 		return NULL;
 	}

@@ -14,11 +14,10 @@
 #include <unistd.h>
 
 #include "cli/convert.h"
+#include "cli/listing.h"
 #include "cli/msg.h"
 #include "cli/options.h"
 #include "cli/plan.h"
-#include "feature/fields.h"
-#include "feature/modules.h"
 
 #ifndef NFM_VERSION
 #define NFM_VERSION "1.0.0"
@@ -215,26 +214,6 @@ static int run_batch(struct run *r)
 	return failed || damaged ? NFM_EXIT_PARTIAL : NFM_EXIT_OK;
 }
 
-static void list_fields(FILE *fp, const struct nfm_field *f, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *set = (f[i].set & NFM_SET_BASE) ? "" : (f[i].set & NFM_SET_MERGE) ? " [--merge]" : " [--extended]";
-		fprintf(fp, "%-24s %-10s %s%s\n", f[i].name, f[i].unit && *f[i].unit ? f[i].unit : "-",
-			f[i].desc, set);
-	}
-}
-
-/* The engine's columns, then each feature module's. */
-static void list_columns(FILE *fp)
-{
-	size_t n;
-	const struct nfm_field *f = nfm_fields(&n);
-	list_fields(fp, f, n);
-	const struct nfm_module *m;
-	for (size_t i = 0; (m = nfm_module_at(i)); i++)
-		list_fields(fp, m->fields, m->nfields);
-}
-
 static int run(struct run *r)
 {
 	const struct nfm_cli *cli = r->cli;
@@ -267,9 +246,11 @@ int main(int argc, char **argv)
 		printf("nexusflowmeter %s\n", NFM_VERSION);
 		return NFM_EXIT_OK;
 	}
-	if (cli.list_columns) {
-		list_columns(stdout);
-		return NFM_EXIT_OK;
+	if (cli.list_profiles || cli.list_columns) {
+		rc = cli.list_profiles ? nfm_cli_list_profiles(stdout) : nfm_cli_list_columns(&cli, stdout);
+		if (fflush(stdout) != 0)
+			rc = NFM_EXIT_ERROR;
+		return rc;
 	}
 	if (getenv("NFM_LIST_OPTIONS")) { /* used by the man-page test */
 		nfm_cli_list_options(stdout);

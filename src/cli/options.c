@@ -6,10 +6,15 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cli/values.h"
+#include "feature/profiles.h"
+#include "util/text.h"
+
 enum opt_id {
 	O_DIRECTORY, O_OUTPUT_DIR, O_MERGE, O_PROTOCOLS, O_MAX_FLOWS, O_FORMAT, O_PREVIEW,
 	O_SPLIT, O_STREAM, O_CHUNK, O_FLOW_TIMEOUT, O_ACTIVE_TIMEOUT, O_MAX_WORKERS,
 	O_MAX_ACTIVE, O_REPORT_DIR, O_NO_REPORT, O_EXTENDED, O_NO_TUNNELS, O_LIST_COLUMNS, O_NO_PROGRESS,
+	O_PROFILE, O_LIST_PROFILES, O_COLUMNS,
 	O_QUIET, O_VERBOSE, O_HELP, O_VERSION,
 	O_SLICE, O_SLICE_SUBDIRS, O_LOCALTIME, O_SORT_BY, O_LZ4, O_IDENT,
 	O_EXPORT, O_EXPORT_RATE, O_EXPORT_MTU, O_EXPORT_BIFLOW, O_EXPORT_DOMAIN,
@@ -80,11 +85,11 @@ static const struct opt options[] = {
 	  "nexusflowmeter capture.pcap flows.csv --chunk-size 512",
 	  .kind = K_UINT, .lo = 1, .hi = 4194304 },
 	{ O_FLOW_TIMEOUT, "flow-timeout", NULL, "SECONDS",
-	  "Idle timeout: a flow with no packet for longer than this is written and a later packet starts a new flow (default 60; 0 disables).",
+	  "Idle timeout: a flow with no packet for longer than this is written and a later packet starts a new flow (default: the profile's, 60 for nexus; 0 disables).",
 	  "nexusflowmeter capture.pcap flows.csv --flow-timeout 120",
 	  .kind = K_SECONDS, .lo = 0, .hi = MAX_SECONDS },
 	{ O_ACTIVE_TIMEOUT, "active-timeout", NULL, "SECONDS",
-	  "Active timeout: a flow open longer than this is written and continues as a new flow (default 1800; 0 disables).",
+	  "Active timeout: a flow open longer than this is written and continues as a new flow (default: the profile's, 1800 for nexus; 0 disables).",
 	  "nexusflowmeter capture.pcap flows.csv --active-timeout 300",
 	  .kind = K_SECONDS, .lo = 0, .hi = MAX_SECONDS },
 	{ O_MAX_WORKERS, "max-workers", NULL, "N",
@@ -146,8 +151,20 @@ static const struct opt options[] = {
 	{ O_NO_REPORT, "no-report", NULL, NULL, "Do not write the analysis reports.",
 	  "nexusflowmeter capture.pcap flows.csv --no-report",
 	  .kind = K_FLAG },
+	{ O_PROFILE, "profile", NULL, "NAME",
+	  "The columns, feature modules and default timeouts of a flow meter whose output you want: nexus (the 34 columns of the original tool; the default), extended (nexus and 7 more columns; --extended) and the profiles of other flow meters (--list-profiles lists them all; docs/profiles.md defines every column). The profile's idle and active timeouts apply unless --flow-timeout or --active-timeout is given.",
+	  "nexusflowmeter capture.pcap flows.csv --profile extended",
+	  .kind = K_NAME },
+	{ O_LIST_PROFILES, "list-profiles", NULL, NULL,
+	  "Print every profile (name, number of columns, bytes each active flow holds, default idle and active timeouts, description), then exit.",
+	  "nexusflowmeter --list-profiles",
+	  .kind = K_FLAG },
+	{ O_COLUMNS, "columns", NULL, "LIST",
+	  "Write these columns, in this order, instead of the profile's: exact names separated by commas, each a field name (nexusflowmeter --list-columns --profile NAME shows the fields) or the name a profile writes a column under (docs/profiles.md); each column is written under the name given, and the feature modules it needs are added. The profile (--profile) still sets the default timeouts and is searched first for column names.",
+	  "nexusflowmeter capture.pcap flows.csv --columns src_ip,dst_ip,total_bytes,tunnel_type",
+	  .kind = K_NAME },
 	{ O_EXTENDED, "extended", NULL, NULL,
-	  "Add the extended columns (ip_version, vlan_id, end_reason, tunnel_type, tunnel_src, tunnel_dst, tunnel_id) after the 34 standard ones.",
+	  "The same as --profile extended: the 34 standard columns, then ip_version, vlan_id, end_reason, tunnel_type, tunnel_src, tunnel_dst and tunnel_id.",
 	  "nexusflowmeter capture.pcap flows.csv --extended",
 	  .kind = K_FLAG },
 	{ O_NO_TUNNELS, "no-tunnels", NULL, NULL,
@@ -155,8 +172,8 @@ static const struct opt options[] = {
 	  "nexusflowmeter capture.pcap flows.csv --no-tunnels",
 	  .kind = K_FLAG },
 	{ O_LIST_COLUMNS, "list-columns", NULL, NULL,
-	  "Print every output column with its unit and meaning, then exit.",
-	  "nexusflowmeter --list-columns",
+	  "Print the columns of the profile (--profile, default nexus) or of --columns, in order: the name written, its unit and meaning, and the field it reads when the name differs; then exit.",
+	  "nexusflowmeter --list-columns --profile extended",
 	  .kind = K_FLAG },
 	{ O_NO_PROGRESS, "no-progress", NULL, NULL,
 	  "Never draw the progress bar (it is drawn only when standard error is a terminal).",
@@ -243,7 +260,8 @@ void nfm_cli_help(FILE *fp)
 	      "           the nearest); a value that is not 0 but rounds to 0 ns is an error,\n"
 	      "           since 0 disables the timeout.\n"
 	      "  LIST     names separated by commas, case-insensitive (tcp,DNS): no spaces and\n"
-	      "           no empty name ('tcp,' ',tcp' and 'tcp,,udp' are errors).\n"
+	      "           no empty name ('tcp,' ',tcp' and 'tcp,,udp' are errors); the\n"
+	      "           column names of --columns are exact (case and spaces matter).\n"
 	      "  FMT      one name, case-insensitive.\n"
 	      "  DIR, pcap_file, output_file: any name but an empty one.\n"
 	      "  A bad value is a usage error (exit 2) naming the option, the value and what\n"
@@ -292,99 +310,6 @@ static int bad(FILE *err, const char *fmt, ...)
 	return NFM_EXIT_USAGE;
 }
 
-/* ---- values: one parser per kind (the syntax is in --help, the man page, README) ---- */
-
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* N: decimal digits only, from lo to hi. */
-static int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (!is_digit(*s))
-			return -1;
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	if (v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-enum { SECONDS_OK, SECONDS_BAD, SECONDS_BELOW_NS };
-
-/* SECONDS: digits with an optional fraction ("60", "0.25"), from lo to hi seconds,
- * converted exactly to nanoseconds rounded to the nearest (half up). A value that is not
- * zero but rounds to 0 ns is refused rather than taken as 0 (which means off). */
-static int parse_seconds(const char *s, uint64_t lo, uint64_t hi, uint64_t *ns)
-{
-	uint64_t whole = 0, frac = 0;
-	unsigned frac_digits = 0, round_up = 0;
-	int nonzero = 0, over = 0;
-	if (!is_digit(*s))
-		return SECONDS_BAD;
-	for (; is_digit(*s); s++) {
-		nonzero |= *s != '0';
-		if (whole > hi)
-			over = 1;
-		else
-			whole = whole * 10 + (unsigned)(*s - '0');
-	}
-	if (*s == '.') {
-		s++;
-		if (!is_digit(*s))
-			return SECONDS_BAD;
-		for (; is_digit(*s); s++) {
-			nonzero |= *s != '0';
-			if (frac_digits < 9)
-				frac = frac * 10 + (unsigned)(*s - '0');
-			else if (frac_digits == 9)
-				round_up = *s >= '5';
-			if (frac_digits < 10)
-				frac_digits++;
-		}
-	}
-	if (*s)
-		return SECONDS_BAD;
-	for (unsigned i = frac_digits; i < 9; i++)
-		frac *= 10;
-	if (over || whole > hi)
-		return SECONDS_BAD;
-	uint64_t v = whole * 1000000000u + frac + round_up;
-	if (v > hi * 1000000000u || v < lo * 1000000000u)
-		return SECONDS_BAD;
-	if (v == 0 && nonzero)
-		return SECONDS_BELOW_NS;
-	*ns = v;
-	return SECONDS_OK;
-}
-
-/* val as it can be shown on one line: control bytes as \xNN, at most ~120 bytes. */
-static const char *printable(const char *val, char *buf, size_t size)
-{
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)val; *p && n + 8 < size; p++) {
-		if (n > 120) {
-			n += (size_t)snprintf(buf + n, size - n, "...");
-			break;
-		}
-		if (*p < 0x20 || *p == 0x7f)
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *p);
-		else
-			buf[n++] = (char)*p;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 struct name_bits {
 	const char *name;
 	unsigned bits;
@@ -417,7 +342,7 @@ static int parse_list(const char *s, const struct name_bits *names, size_t n_nam
 		if (k == n_names) {
 			char name[72], shown[160];
 			snprintf(name, sizeof name, "%.*s", (int)(n > 64 ? 64 : n), p);
-			snprintf(why, why_size, "unknown name '%s'", printable(name, shown, sizeof shown));
+			snprintf(why, why_size, "unknown name '%s'", nfm_printable(name, shown, sizeof shown));
 			return -1;
 		}
 		m |= names[k].bits;
@@ -467,11 +392,14 @@ static int bad_value(FILE *err, const struct opt *o, const char *name, const cha
 				 "ipfix://HOST:PORT or netflow9://HOST:PORT");
 			break;
 		}
-		snprintf(expect, sizeof expect, "%s", o->id == O_IDENT ? "a name (not empty)" : "a directory name");
+		snprintf(expect, sizeof expect, "%s",
+			 o->id == O_IDENT ? "a name (not empty)" :
+			 o->id == O_PROFILE ? "a profile name (--list-profiles)" :
+			 o->id == O_COLUMNS ? "column names separated by commas" : "a directory name");
 		break;
 	}
 	return bad(err, "%s: invalid value '%s'%s%s%s: expected %s", name,
-		   printable(val, shown, sizeof shown), why ? " (" : "", why ? why : "", why ? ")" : "",
+		   nfm_printable(val, shown, sizeof shown), why ? " (" : "", why ? why : "", why ? ")" : "",
 		   expect);
 }
 
@@ -488,13 +416,13 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, con
 			return bad_value(err, o, name, val, NULL);
 		break;
 	case K_UINT:
-		if (parse_uint(val, o->lo, o->hi, &u))
+		if (nfm_parse_uint(val, o->lo, o->hi, &u))
 			return bad_value(err, o, name, val, NULL);
 		break;
 	case K_SECONDS:
-		switch (parse_seconds(val, o->lo, o->hi, &u)) {
-		case SECONDS_OK: break;
-		case SECONDS_BELOW_NS:
+		switch (nfm_parse_seconds(val, o->lo, o->hi, &u)) {
+		case NFM_SECONDS_OK: break;
+		case NFM_SECONDS_BELOW_NS:
 			return bad_value(err, o, name, val, "not 0, but rounds to 0 ns");
 		default:
 			return bad_value(err, o, name, val, NULL);
@@ -516,7 +444,26 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, con
 	case O_SPLIT: cli->split = true; break;
 	case O_STREAM: cli->stream = true; break;
 	case O_NO_REPORT: cli->no_report = true; break;
-	case O_EXTENDED: cli->extended = true; break;
+	case O_EXTENDED:
+	case O_PROFILE: {
+		const struct nfm_profile *p = nfm_profile_find(o->id == O_EXTENDED ? "extended" : val);
+		if (!p) {
+			char names[256], shown[160];
+			size_t n = 0;
+			const struct nfm_profile *q;
+			for (size_t k = 0; (q = nfm_profile_at(k)) && n < sizeof names; k++)
+				n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", k ? ", " : "", q->name);
+			return bad(err, "%s: unknown profile '%s': expected one of %s (--list-profiles)",
+				   name, nfm_printable(val, shown, sizeof shown), names);
+		}
+		if (cli->profile && cli->profile != p)
+			return bad(err, "%s: a profile was already chosen (%s; --extended is --profile extended): give one",
+				   name, cli->profile->name);
+		cli->profile = p;
+		break;
+	}
+	case O_LIST_PROFILES: cli->list_profiles = true; break;
+	case O_COLUMNS: cli->columns = val; break;
 	case O_NO_TUNNELS: cli->meter.decode.tunnels = false; break;
 	case O_LIST_COLUMNS: cli->list_columns = true; break;
 	case O_NO_PROGRESS: cli->progress_forced_off = true; break;
@@ -534,8 +481,8 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, con
 	case O_PREVIEW: cli->preview = u; break;
 	case O_CHUNK: cli->chunk_mb = u; break;
 	case O_MAX_WORKERS: cli->workers = (unsigned)u; break;
-	case O_FLOW_TIMEOUT: cli->meter.idle_timeout_ns = u; break;
-	case O_ACTIVE_TIMEOUT: cli->meter.active_timeout_ns = u; break;
+	case O_FLOW_TIMEOUT: cli->meter.idle_timeout_ns = u; cli->have_idle = true; break;
+	case O_ACTIVE_TIMEOUT: cli->meter.active_timeout_ns = u; cli->have_active = true; break;
 	case O_FORMAT: cli->have_format = true; break;
 	case O_SLICE: cli->slices.slice_ns = u * 1000000000u; break;
 	case O_SLICE_SUBDIRS: cli->slices.subdirs = (unsigned)u; break;
@@ -605,6 +552,37 @@ static int check_netflow(struct nfm_cli *cli, FILE *err)
 	return 0;
 }
 
+/* The profile (the default when none was given), its timeouts where none was given,
+ * and the names of --columns. */
+static int check_profile(struct nfm_cli *cli, FILE *err)
+{
+	if (!cli->profile)
+		cli->profile = nfm_profile_default();
+	if (!cli->have_idle)
+		cli->meter.idle_timeout_ns = cli->profile->idle_timeout_ns;
+	if (!cli->have_active)
+		cli->meter.active_timeout_ns = cli->profile->active_timeout_ns;
+	if (!cli->columns)
+		return 0;
+	struct nfm_profile_spec spec = { .profile = cli->profile, .columns = cli->columns };
+	struct nfm_layout layout;
+	struct nfm_columns cols = { 0 };
+	struct nfm_error e;
+	nfm_error_clear(&e);
+	int rc = nfm_profile_build(&spec, &layout, &cols, &e);
+	nfm_columns_free(&cols);
+	if (rc == 0)
+		return 0;
+	if (rc == NFM_ERR_NOMEM)
+		return bad(err, "out of memory");
+	char shown[600];
+	nfm_escape_line(e.msg, shown, sizeof shown);
+	return bad(err, "--columns: %s%s", shown,
+		   strncmp(e.msg, "unknown", 7) == 0
+			   ? ": known names are the fields (nexusflowmeter --list-columns --profile NAME) and the column names of every profile (docs/profiles.md)"
+			   : "");
+}
+
 int nfm_cli_parse(int argc, char **argv, struct nfm_cli *cli, FILE *err)
 {
 	memset(cli, 0, sizeof *cli);
@@ -659,7 +637,10 @@ int nfm_cli_parse(int argc, char **argv, struct nfm_cli *cli, FILE *err)
 		if (rc)
 			return rc;
 	}
-	if (cli->help || cli->version || cli->list_columns)
+	int rc = check_profile(cli, err);
+	if (rc)
+		return rc;
+	if (cli->help || cli->version || cli->list_columns || cli->list_profiles)
 		return 0;
 	cli->input = positional[0];
 	cli->output = positional[1];
@@ -690,7 +671,7 @@ int nfm_cli_parse(int argc, char **argv, struct nfm_cli *cli, FILE *err)
 		if (cli->split && strcmp(cli->output, "-") == 0)
 			return bad(err, "--split-by-protocol: output_file '-' (standard output) cannot be split into files; give a base name such as flows");
 	}
-	int rc = check_netflow(cli, err);
+	rc = check_netflow(cli, err);
 	if (rc)
 		return rc;
 	/* An empty name would surface later as an I/O error (exit 1) or a file named after

@@ -10,6 +10,7 @@
 #include "export/exporter.h"
 #include "export/slice.h"
 #include "feature/netflow.h"
+#include "feature/profile.h"
 #include "flow/meter.h"
 
 /* Exit codes (docs/nexusflowmeter.1, README). */
@@ -30,8 +31,12 @@ struct nfm_cli {
 	const char *directory;    /* -d */
 	const char *output_dir;   /* -c */
 	const char *report_dir;   /* --report-dir */
-	bool merge, split, stream, verbose, quiet, no_report, extended, list_columns;
+	bool merge, split, stream, verbose, quiet, no_report, list_columns, list_profiles;
 	bool help, version, progress_forced_off;
+	const struct nfm_profile *profile; /* --profile (--extended); never NULL after parsing */
+	const char *columns;      /* --columns LIST, or NULL: the profile's */
+	bool have_idle, have_active; /* --flow-timeout / --active-timeout given (else the
+				      * profile's timeouts) */
 	bool have_format;
 	const struct nfm_exporter_ops *format; /* -of, when have_format */
 	uint64_t preview;         /* --quick-preview N (0 = off) */

@@ -1,5 +1,6 @@
 /* JSON (one array of objects) and JSON Lines (one object per line). Keys are the column
- * names; numbers are JSON numbers, NULL is null, booleans true/false, times and text are
+ * names, made unique as pandas reads a CSV header (a second "X" is "X.1", a third
+ * "X.2": CIC-IDS2017 writes one name twice, and a JSON object cannot); numbers are JSON numbers, NULL is null, booleans true/false, times and text are
  * strings. Strings are escaped per RFC 8259; a byte that is not part of well-formed UTF-8
  * is written as \u00XX (its Latin-1 code point), so the output is always valid UTF-8
  * and the byte value stays recoverable. An object is built in the worker that ended the
@@ -127,18 +128,76 @@ static void json_free(struct json_state *st)
 	free(st);
 }
 
+/* The key of every column: its name, or when an earlier column has it, NAME.K with the
+ * first K that makes it unique (pandas' rule for duplicated CSV names: "X", "X", "X.1"
+ * become "X", "X.1", "X.1.1"). keys[i] is the column's name or owned[i]; NULL on
+ * allocation failure. Free with free_keys. */
+static const char **unique_keys(const struct nfm_columns *cols, char ***owned)
+{
+	size_t n = cols->n ? cols->n : 1;
+	const char **keys = calloc(n, sizeof *keys);
+	size_t *count = calloc(n, sizeof *count); /* suffixes of keys[i] handed out, plus 1 */
+	*owned = calloc(n, sizeof **owned);
+	bool ok = keys && count && *owned;
+	for (size_t i = 0; ok && i < cols->n; i++) {
+		const char *key = nfm_column_name(cols, i);
+		char *mine = NULL;
+		for (;;) {
+			size_t j = 0;
+			while (j < i && strcmp(keys[j], key) != 0)
+				j++;
+			if (j == i)
+				break;
+			/* taken by column j: the next suffix of that name */
+			size_t len = strlen(key) + 24;
+			char *next = malloc(len);
+			if (!next) {
+				ok = false;
+				break;
+			}
+			snprintf(next, len, "%s.%zu", key, count[j]++);
+			free(mine);
+			key = mine = next;
+		}
+		keys[i] = key;
+		(*owned)[i] = mine;
+		count[i] = 1;
+	}
+	free(count);
+	if (!ok) {
+		for (size_t i = 0; *owned && i < cols->n; i++)
+			free((*owned)[i]);
+		free(*owned);
+		*owned = NULL;
+		free(keys);
+		return NULL;
+	}
+	return keys;
+}
+
+static void free_keys(const char **keys, char **owned, size_t n)
+{
+	for (size_t i = 0; owned && i < n; i++)
+		free(owned[i]);
+	free(owned);
+	free(keys);
+}
+
 static int json_open_common(void **state, const struct nfm_export_dest *dest,
 			    const struct nfm_columns *cols, bool lines, struct nfm_error *err)
 {
 	struct json_state *st = calloc(1, sizeof *st);
 	if (!st)
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
+	char **owned = NULL;
+	const char **names = unique_keys(cols, &owned);
 	size_t need = 0;
-	for (size_t i = 0; i < cols->n; i++)
-		need += 6 * strlen(nfm_column_name(cols, i)) + 4;
+	for (size_t i = 0; names && i < cols->n; i++)
+		need += 6 * strlen(names[i]) + 4;
 	st->keys = malloc(need ? need : 1);
 	st->key_off = malloc((cols->n + 1) * sizeof *st->key_off);
-	if (!st->keys || !st->key_off) {
+	if (!names || !st->keys || !st->key_off) {
+		free_keys(names, owned, cols->n);
 		json_free(st);
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
 	}
@@ -147,11 +206,11 @@ static int json_open_common(void **state, const struct nfm_export_dest *dest,
 		st->key_off[i] = o;
 		if (i)
 			st->keys[o++] = ',';
-		const char *key = nfm_column_name(cols, i);
-		o += nfm_json_escape(st->keys + o, key, strlen(key), NFM_JSON_BAD_LATIN1);
+		o += nfm_json_escape(st->keys + o, names[i], strlen(names[i]), NFM_JSON_BAD_LATIN1);
 		st->keys[o++] = ':';
 	}
 	st->key_off[cols->n] = o;
+	free_keys(names, owned, cols->n);
 	int rc = nfm_outset_create(dest->set, dest->path, NFM_OUT_STREAM, &st->out, err);
 	if (rc) {
 		json_free(st);

@@ -50,6 +50,14 @@ void nfm_meter_config_default(struct nfm_meter_config *cfg)
 	cfg->decode.max_tunnel_depth = 4;
 }
 
+size_t nfm_meter_flow_bytes(const struct nfm_layout *layout)
+{
+	size_t bytes = nfm_flow_table_flow_bytes(layout ? layout->size : 0);
+	for (size_t i = 0; layout && i < layout->n; i++)
+		bytes += layout->mod[i]->heap_bytes;
+	return bytes;
+}
+
 struct nfm_meter *nfm_meter_new(const struct nfm_meter_config *cfg, nfm_flow_sink sink,
 				void *sink_ctx)
 {

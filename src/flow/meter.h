@@ -35,6 +35,12 @@ struct nfm_meter_config {
 
 void nfm_meter_config_default(struct nfm_meter_config *cfg);
 
+/* Bytes one active flow takes at most with layout (NULL: no module): its flow-table
+ * entry (the engine's part and the modules' states), its share of the table's index,
+ * and what the modules may hold outside the entry (heap_bytes). The memory budget
+ * (--chunk-size) divided by this gives the flow cap. */
+size_t nfm_meter_flow_bytes(const struct nfm_layout *layout);
+
 /* Packets of one kind of tunnel payload that was not followed (nfm_opaque_kind). */
 #define NFM_OPAQUE_KINDS 16u
 struct nfm_opaque_count {

@@ -48,6 +48,9 @@ struct nfm_module {
 	size_t state_size;             /* bytes of per-flow state (0: none) */
 	size_t state_align;            /* a power of two, at most 8 */
 	uint32_t payload_bytes;        /* leading payload bytes wanted per packet (0: none) */
+	size_t heap_bytes;             /* the most a flow's state holds outside the entry
+					* (allocated by the hooks, freed by release), counted
+					* in the memory budget (--chunk-size); 0: nothing */
 	/* Every packet of the flow, after the engine has counted it. */
 	void (*packet)(void *state, const struct nfm_module_packet *p);
 	/* The flow ends (why: enum nfm_end_reason), before its fields are read. rec holds

@@ -332,6 +332,14 @@ void nfm_flow_table_remove(struct nfm_flow_table *t, struct nfm_flow *f)
 
 size_t nfm_flow_table_count(const struct nfm_flow_table *t) { return t->count; }
 
+size_t nfm_flow_table_flow_bytes(size_t module_bytes)
+{
+	/* The index doubles when it is 3/4 full, so right after growing it has 8/3 slots
+	 * per entry, and the old index (4/3 slots per entry) lives until it is drained:
+	 * 4 slots per entry at most. */
+	return NFM_FLOW_CORE_SIZE + ((module_bytes + 7) & ~(size_t)7) + 4 * sizeof(struct slot);
+}
+
 size_t nfm_flow_table_memory(const struct nfm_flow_table *t)
 {
 	size_t bytes = sizeof *t + (t->cur.mask + 1) * sizeof(struct slot);

@@ -111,6 +111,10 @@ static inline uint8_t *nfm_flow_modules(struct nfm_flow *f)
 {
 	return (uint8_t *)f + NFM_FLOW_CORE_SIZE;
 }
+/* Bytes the table holds per flow at most, for entries with module_bytes of module
+ * state: the entry, and its share of the index at the lowest load (just after the index
+ * doubled, while the old index is still drained). */
+size_t nfm_flow_table_flow_bytes(size_t module_bytes);
 /* Bytes held by the table (index + entry chunks). */
 size_t nfm_flow_table_memory(const struct nfm_flow_table *t);
 
