@@ -12,6 +12,7 @@
 #include "export/fanout.h"
 #include "feature/fields.h"
 #include "feature/netflow.h"
+#include "feature/nfstream.h"
 #include "feature/profiles.h"
 #include "flow/meter.h"
 #include "flow/pipeline.h"
@@ -20,6 +21,7 @@ struct nfm_outputs {
 	const struct nfm_cli *cli;
 	const struct nfm_job *job;
 	struct nfm_layout layout; /* the feature modules the columns need */
+	struct nfm_module splt;   /* the early-packet module of --splt N */
 	struct nfm_columns cols;
 	struct nfm_outset *set;
 	struct nfm_fanout *fanout;
@@ -79,10 +81,13 @@ struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm
 	size_t nextra = 0;
 	if (nfm_exporter_is_netflow(job->fmt) || cli->nexports)
 		extra[nextra++] = &nfm_mod_netflow;
+	const struct nfm_module *more[1] = { &o->splt };
 	struct nfm_profile_spec ps = { .profile = cli->profile, .columns = cli->columns,
 					 .source_file = with_source_column,
-					 .extra = extra, .nextra = nextra };
-	if (nfm_profile_build(&ps, &o->layout, &o->cols, &o->err)) {
+					 .extra = extra, .nextra = nextra,
+					 .more = more, .nmore = cli->splt ? 1 : 0 };
+	if ((cli->splt && nfm_mod_splt_init(&o->splt, cli->splt, &o->err)) ||
+	    nfm_profile_build(&ps, &o->layout, &o->cols, &o->err)) {
 		nfm_msg("%s", o->err.msg);
 		free(o);
 		return NULL;
