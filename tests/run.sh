@@ -50,6 +50,12 @@ for s in tests/netflow/*.sh; do
 	run_part "$s" "$s"
 done
 
+# The independent oracles of the profiles (tshark + pandas on the shared corpus).
+for s in tests/oracle/*.sh; do
+	[ -x "$s" ] || continue
+	run_part "$s" "$s"
+done
+
 [ ${#failed_parts[@]} -eq 0 ] || echo "failed parts: ${failed_parts[*]}"
 echo "total: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
