@@ -76,10 +76,10 @@ test: $(PROG) $(BUILD)/nfm-gencap $(UNIT_BIN) $(TOOL_BIN)
 check:
 	tests/check.sh
 
-# The generated part of docs/columns.md, from the field table (a unit test fails when it
-# is stale).
+# The generated parts of docs/columns.md (from the field table) and docs/profiles.md
+# (from the profile registry); unit tests fail when they are stale.
 docs: $(BUILD)/tools/mkdocs
-	$(BUILD)/tools/mkdocs docs/columns.md
+	$(BUILD)/tools/mkdocs docs/columns.md docs/profiles.md
 
 # Makes a sample capture with the project's own generator and converts it.
 sample: all

@@ -66,6 +66,40 @@ static int emit_row(void *ctx, const uint8_t *row, size_t len)
 	return rc;
 }
 
+/* The layout and columns of a run of cli writing fmt: the profile's or --columns', the
+ * early-packet columns of --splt (its module described in *splt, which the layout then
+ * points to), and the NetFlow module when NetFlow records are written or sent. */
+static int build_columns(const struct nfm_cli *cli, const struct nfm_exporter_ops *fmt,
+			 bool with_source_column, struct nfm_module *splt,
+			 struct nfm_layout *layout, struct nfm_columns *cols, struct nfm_error *err)
+{
+	const struct nfm_module *extra[1];
+	size_t nextra = 0;
+	if (nfm_exporter_is_netflow(fmt) || cli->nexports)
+		extra[nextra++] = &nfm_mod_netflow;
+	const struct nfm_module *more[1] = { splt };
+	struct nfm_profile_spec ps = { .profile = cli->profile, .columns = cli->columns,
+				       .source_file = with_source_column,
+				       .extra = extra, .nextra = nextra,
+				       .more = more, .nmore = cli->splt ? 1 : 0 };
+	if (cli->splt && nfm_mod_splt_init(splt, cli->splt, err))
+		return NFM_ERR_INVALID;
+	return nfm_profile_build(&ps, layout, cols, err);
+}
+
+size_t nfm_outputs_flow_bytes(const struct nfm_cli *cli, const struct nfm_exporter_ops *fmt)
+{
+	struct nfm_module splt;
+	struct nfm_layout layout;
+	struct nfm_columns cols = { 0 };
+	struct nfm_error err;
+	size_t bytes = 0;
+	if (build_columns(cli, fmt, false, &splt, &layout, &cols, &err) == 0)
+		bytes = nfm_meter_flow_bytes(&layout);
+	nfm_columns_free(&cols);
+	return bytes;
+}
+
 struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm_job *job,
 				     struct nfm_outreg *reg, bool with_source_column)
 {
@@ -77,17 +111,8 @@ struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm
 	o->cli = cli;
 	o->job = job;
 	clock_gettime(CLOCK_MONOTONIC, &o->t0);
-	const struct nfm_module *extra[1];
-	size_t nextra = 0;
-	if (nfm_exporter_is_netflow(job->fmt) || cli->nexports)
-		extra[nextra++] = &nfm_mod_netflow;
-	const struct nfm_module *more[1] = { &o->splt };
-	struct nfm_profile_spec ps = { .profile = cli->profile, .columns = cli->columns,
-					 .source_file = with_source_column,
-					 .extra = extra, .nextra = nextra,
-					 .more = more, .nmore = cli->splt ? 1 : 0 };
-	if ((cli->splt && nfm_mod_splt_init(&o->splt, cli->splt, &o->err)) ||
-	    nfm_profile_build(&ps, &o->layout, &o->cols, &o->err)) {
+	if (build_columns(cli, job->fmt, with_source_column, &o->splt, &o->layout, &o->cols,
+			  &o->err)) {
 		nfm_msg("%s", o->err.msg);
 		free(o);
 		return NULL;
@@ -97,6 +122,15 @@ struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm
 		o->fanout = nfm_fanout_new(o->set, job->report_base != NULL);
 	if (job->report_base)
 		o->report = nfm_report_new();
+	if (o->report) {
+		struct nfm_report_memory mem = { .columns_given = cli->columns != NULL,
+						 .bytes_per_flow = nfm_meter_flow_bytes(&o->layout),
+						 .cap = cli->meter.max_active_flows,
+						 .run_cap = cli->run_cap,
+						 .chunk_mib = cli->cap_from_chunk ? cli->chunk_mb : 0 };
+		snprintf(mem.profile, sizeof mem.profile, "%s", cli->profile->name);
+		nfm_report_set_memory(o->report, &mem);
+	}
 	if (!o->fanout || (job->report_base && !o->report)) {
 		nfm_msg("out of memory");
 		nfm_outputs_close(o, false);

@@ -21,6 +21,11 @@ enum nfm_input_status {
 
 struct nfm_outputs;
 
+/* The bytes one active flow takes in a run of cli writing fmt (the modules of its
+ * columns and of its outputs: nfm_meter_flow_bytes); 0 when the columns cannot be
+ * built (parsing checked them). */
+size_t nfm_outputs_flow_bytes(const struct nfm_cli *cli, const struct nfm_exporter_ops *fmt);
+
 /* Opens the output set of a job (its flows file, or the split files as flows come, and
  * the reports at the end), registered in reg. Returns NULL after printing an error. */
 struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm_job *job,

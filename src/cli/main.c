@@ -214,10 +214,40 @@ static int run_batch(struct run *r)
 	return failed || damaged ? NFM_EXIT_PARTIAL : NFM_EXIT_OK;
 }
 
-static int run(struct run *r)
+/* The flow cap of the run: --max-active-flows, or the --chunk-size budget divided by the
+ * bytes one active flow of this run takes (its profile's or --columns' modules, and
+ * those of its outputs). */
+static int set_flow_cap(struct nfm_cli *cli, const struct nfm_plan *plan)
 {
-	const struct nfm_cli *cli = r->cli;
+	cli->flow_bytes = nfm_outputs_flow_bytes(cli, plan->njobs ? plan->jobs[0].fmt : cli->format);
+	if (!cli->flow_bytes) {
+		nfm_msg("out of memory");
+		return NFM_EXIT_ERROR;
+	}
+	if (!cli->meter.max_active_flows) {
+		uint64_t cap = cli->chunk_mb * 1024 * 1024 / cli->flow_bytes;
+		cli->meter.max_active_flows = cap ? cap : 1;
+		cli->cap_from_chunk = true;
+	}
+	cli->run_cap = cli->meter.max_active_flows;
+	if (cli->verbose)
+		nfm_msg("version %s: profile %s%s, flow timeout %.9g s, active timeout %.9g s, "
+			"%zu bytes per active flow, max active flows %llu%s%s",
+			NFM_VERSION, cli->profile->name, cli->columns ? " (--columns)" : "",
+			(double)cli->meter.idle_timeout_ns / 1e9,
+			(double)cli->meter.active_timeout_ns / 1e9, cli->flow_bytes,
+			(unsigned long long)cli->meter.max_active_flows,
+			cli->cap_from_chunk ? " (--chunk-size / bytes per flow)" : "",
+			cli->stream ? " (streaming is always on)" : "");
+	return 0;
+}
+
+static int run(struct run *r, struct nfm_cli *cli)
+{
 	int rc = nfm_plan_make(cli, &r->plan);
+	if (rc)
+		return rc;
+	rc = set_flow_cap(cli, &r->plan);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < r->plan.nunreadable; i++)
@@ -256,10 +286,6 @@ int main(int argc, char **argv)
 		nfm_cli_list_options(stdout);
 		return NFM_EXIT_OK;
 	}
-	/* --chunk-size is a memory budget for active flows unless a flow cap is given. */
-	if (!cli.meter.max_active_flows)
-		cli.meter.max_active_flows = cli.chunk_mb * 1024 * 1024 / 512;
-
 	struct run r = { .cli = &cli };
 	r.progress = !cli.progress_forced_off && !cli.quiet && isatty(STDERR_FILENO) &&
 		     (!cli.directory || cli.merge);
@@ -276,13 +302,7 @@ int main(int argc, char **argv)
 		nfm_msg("cannot start: out of memory");
 		return NFM_EXIT_ERROR;
 	}
-	if (cli.verbose)
-		nfm_msg("version %s: flow timeout %.9g s, active timeout %.9g s, max active flows %llu%s",
-			NFM_VERSION, (double)cli.meter.idle_timeout_ns / 1e9,
-			(double)cli.meter.active_timeout_ns / 1e9,
-			(unsigned long long)cli.meter.max_active_flows,
-			cli.stream ? " (streaming is always on)" : "");
-	rc = run(&r);
+	rc = run(&r, &cli);
 	/* From here a signal finds nothing to do: closing takes the registry for good (or
 	 * waits while the signal thread has it, and never returns), and removes the
 	 * directories a failed run created. The registry goes with the process. */

@@ -42,6 +42,12 @@ struct nfm_cli {
 	const struct nfm_exporter_ops *format; /* -of, when have_format */
 	uint64_t preview;         /* --quick-preview N (0 = off) */
 	uint64_t chunk_mb;        /* --chunk-size: memory budget for active flows */
+	/* Set once the run is planned (cli/main.c): the bytes one active flow of the run
+	 * holds, the run's active-flow cap (meter.max_active_flows, which captures converted
+	 * at once share), and whether --chunk-size set it. */
+	size_t flow_bytes;
+	uint64_t run_cap;
+	bool cap_from_chunk;
 	unsigned workers;         /* --max-workers */
 	struct nfm_meter_config meter;
 	/* The NetFlow side */

@@ -8,7 +8,7 @@
 #define NS_PER_S 1000000000ull
 
 static const char timeouts_doc[] =
-	"the program's defaults: --flow-timeout 60, --active-timeout 1800 (docs/flows.md)";
+	"the program's own defaults, see docs/flows.md";
 
 const struct nfm_profile nfm_profile_nexus = {
 	.name = "nexus",

@@ -87,6 +87,8 @@ struct nfm_report {
 	uint64_t rate_skipped;        /* flows of duration 0 */
 
 	double elapsed;               /* < 0: not set */
+	struct nfm_report_memory memory;
+	bool have_memory;
 	struct nfm_rep_output outputs[NFM_REPORT_OUTPUTS];
 	size_t n_outputs;
 };
@@ -226,6 +228,15 @@ void nfm_report_set_elapsed(struct nfm_report *rep, double seconds)
 {
 	if (rep)
 		rep->elapsed = (isfinite(seconds) && seconds >= 0) ? seconds : -1.0;
+}
+
+void nfm_report_set_memory(struct nfm_report *rep, const struct nfm_report_memory *m)
+{
+	if (!rep || !m)
+		return;
+	rep->memory = *m;
+	rep->memory.profile[sizeof rep->memory.profile - 1] = '\0';
+	rep->have_memory = true;
 }
 
 void nfm_report_add_output(struct nfm_report *rep, const char *format, const char *dest,
@@ -467,6 +478,11 @@ uint64_t nfm_rep_flows(const struct nfm_report *rep)
 double nfm_rep_elapsed(const struct nfm_report *rep)
 {
 	return rep->elapsed;
+}
+
+const struct nfm_report_memory *nfm_rep_memory(const struct nfm_report *rep)
+{
+	return rep->have_memory ? &rep->memory : NULL;
 }
 
 size_t nfm_rep_n_inputs(const struct nfm_report *rep)

@@ -5,6 +5,7 @@
 #ifndef NFM_REPORT_REPORT_H
 #define NFM_REPORT_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "capture/source.h"
@@ -26,6 +27,19 @@ void nfm_report_add_input(struct nfm_report *rep, const char *name, const char *
 /* Every written flow passes here (after the --protocols / --max-flows selection). */
 void nfm_report_add_flow(struct nfm_report *rep, const struct nfm_flow_record *rec);
 void nfm_report_set_elapsed(struct nfm_report *rep, double seconds);
+/* What the conversion's active flows may take: the profile (its name; columns_given
+ * when --columns chose the columns), the bytes one active flow holds
+ * (nfm_meter_flow_bytes), the conversion's active-flow cap (0: none), the run's cap when
+ * captures converted at once share it, and the --chunk-size budget the cap came from
+ * (0: --max-active-flows set it). */
+struct nfm_report_memory {
+	char profile[64];
+	bool columns_given;
+	uint64_t bytes_per_flow;
+	uint64_t cap, run_cap;
+	uint64_t chunk_mib;
+};
+void nfm_report_set_memory(struct nfm_report *rep, const struct nfm_report_memory *m);
 /* What one output of the conversion wrote or sent (NetFlow formats, time slices, network
  * exports): format name, destination (a path or a URL), the exporter's counts and the
  * number of time slices (0: not sliced). The report lists up to NFM_REPORT_OUTPUTS. */

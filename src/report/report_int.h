@@ -29,6 +29,8 @@ const struct nfm_source_stats *nfm_rep_source_total(const struct nfm_report *rep
 uint64_t nfm_rep_flows(const struct nfm_report *rep);
 /* Seconds of processing; < 0 when not measured. */
 double nfm_rep_elapsed(const struct nfm_report *rep);
+/* The memory settings of the conversion; NULL when not given. */
+const struct nfm_report_memory *nfm_rep_memory(const struct nfm_report *rep);
 
 /* ---- outputs that keep counts, in the order they were added ---- */
 

@@ -233,6 +233,32 @@ static void json_processing(struct nfm_jw *w, const struct nfm_report *rep)
 	nfm_jw_close(w, '}');
 }
 
+static void json_memory(struct nfm_jw *w, const struct nfm_report *rep)
+{
+	const struct nfm_report_memory *m = nfm_rep_memory(rep);
+	if (!m) {
+		nfm_jw_null(w, "memory");
+		return;
+	}
+	nfm_jw_open(w, "memory", '{');
+	nfm_jw_str(w, "profile", m->profile);
+	nfm_jw_bool(w, "columns_given", m->columns_given);
+	nfm_jw_u64(w, "bytes_per_flow", m->bytes_per_flow);
+	if (m->cap) {
+		nfm_jw_u64(w, "active_flow_cap", m->cap);
+		nfm_jw_u64(w, "run_active_flow_cap", m->run_cap);
+	} else {
+		nfm_jw_null(w, "active_flow_cap");
+		nfm_jw_null(w, "run_active_flow_cap");
+	}
+	nfm_jw_str(w, "cap_from", !m->cap ? "none" : m->chunk_mib ? "chunk-size" : "max-active-flows");
+	if (m->chunk_mib)
+		nfm_jw_u64(w, "chunk_size_mib", m->chunk_mib);
+	else
+		nfm_jw_null(w, "chunk_size_mib");
+	nfm_jw_close(w, '}');
+}
+
 static void json_outputs(struct nfm_jw *w, const struct nfm_report *rep)
 {
 	nfm_jw_open(w, "outputs", '[');
@@ -277,6 +303,7 @@ int nfm_report_write_json(const struct nfm_report *rep, FILE *fp)
 	json_hist(&w, "rate", rep, NFM_REP_RATE, "bytes/s", 1.0, 3);
 	nfm_jw_u64(&w, "rate_skipped_zero_duration", nfm_rep_rate_skipped(rep));
 	nfm_jw_close(&w, '}');
+	json_memory(&w, rep);
 	json_outputs(&w, rep);
 	json_processing(&w, rep);
 	nfm_jw_close(&w, '}');

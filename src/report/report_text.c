@@ -419,6 +419,31 @@ static void text_processing(const struct nfm_report *rep, FILE *fp)
 	}
 }
 
+static void text_memory(const struct nfm_report *rep, FILE *fp)
+{
+	const struct nfm_report_memory *m = nfm_rep_memory(rep);
+	if (!m)
+		return;
+	heading(fp, "Memory");
+	char b[160], name[80];
+	nfm_escape_line(m->profile, name, sizeof name);
+	snprintf(b, sizeof b, "%s%s", name, m->columns_given ? " (columns of --columns)" : "");
+	line_str(fp, "profile", b);
+	line_u64(fp, "bytes per active flow", m->bytes_per_flow);
+	if (!m->cap) {
+		line_str(fp, "active-flow cap", "none");
+		return;
+	}
+	line_u64(fp, "active-flow cap", m->cap);
+	if (m->run_cap != m->cap)
+		fprintf(fp, "  (this capture's share of the run's cap %llu)\n", (unsigned long long)m->run_cap);
+	if (m->chunk_mib)
+		fprintf(fp, "  (--chunk-size %llu MiB / %llu bytes per active flow)\n",
+			(unsigned long long)m->chunk_mib, (unsigned long long)m->bytes_per_flow);
+	else
+		fprintf(fp, "  (--max-active-flows)\n");
+}
+
 static void text_outputs(const struct nfm_report *rep, FILE *fp)
 {
 	size_t n = nfm_rep_n_outputs(rep);
@@ -457,6 +482,7 @@ int nfm_report_write_text(const struct nfm_report *rep, FILE *fp)
 	text_talkers(rep, fp);
 	text_top_flows(rep, fp);
 	text_dists(rep, fp);
+	text_memory(rep, fp);
 	text_outputs(rep, fp);
 	text_processing(rep, fp);
 	return ferror(fp) ? NFM_ERR_IO : 0;

@@ -127,6 +127,80 @@ else
 	echo "note: no python3 with pandas; the pandas check of JSON keys is skipped"
 fi
 
+# --- memory accounting: --chunk-size divides by the bytes one flow of the run takes ---
+"$BUILD/nfm-gencap" --packets 40000 --concurrent 8000 --seed 3 many.pcap >/dev/null 2>&1 ||
+	bad "cannot generate many.pcap"
+# mem_check REPORT PYTHON-CONDITION: m is the report's "memory" object, f its "flows"
+mem_check() {
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); m=d['memory']; f=d['flows']; sys.exit(0 if ($2) else 1)" "$1"
+}
+for name in nexus extended; do
+	b=$(awk -v n=$name '$1 == n {print $3}' profiles.txt)
+	cap=$((1048576 / b))
+	"$PROG" many.pcap "m_$name.csv" --profile "$name" --chunk-size 1 --max-workers 1 -q 2>err
+	expect_rc "--chunk-size 1, $name" 0 $?
+	mem_check "m_${name}_report.json" "m['profile'] == '$name' and m['bytes_per_flow'] == $b and m['active_flow_cap'] == $cap and m['cap_from'] == 'chunk-size' and m['chunk_size_mib'] == 1" && ok ||
+		bad "--chunk-size 1, $name: report memory is not $b bytes per flow, cap $cap"
+	# the cap holds exactly: one worker holds up to the cap, then evicts
+	mem_check "m_${name}_report.json" "f['peak_active'] == $cap and f['by_end_reason']['evicted'] > 0" && ok ||
+		bad "--chunk-size 1, $name: peak active flows is not the cap $cap"
+	grep -q "^bytes per active flow  *$b\$" "m_${name}_report.txt" &&
+		grep -q "^active-flow cap  *$cap\$" "m_${name}_report.txt" &&
+		grep -q "(--chunk-size 1 MiB / $b bytes per active flow)" "m_${name}_report.txt" && ok ||
+		bad "--chunk-size 1, $name: text report: bytes per flow, cap and where it came from"
+done
+[ "$(awk '$1 == "nexus" {print $3}' profiles.txt)" -ne "$(awk '$1 == "extended" {print $3}' profiles.txt)" ] && ok ||
+	bad "nexus and extended take the same bytes per flow: the test cannot tell the caps apart"
+# the default budget
+"$PROG" many.pcap d.csv -q 2>err
+mem_check d_report.json "m['active_flow_cap'] == 1073741824 // m['bytes_per_flow'] and m['chunk_size_mib'] == 1024 and not m['columns_given']" && ok ||
+	bad "default --chunk-size 1024: the cap is not 1 GiB / bytes per flow"
+# outputs add modules: NetFlow records take more per flow
+"$PROG" many.pcap nf.json -of nfdump -q 2>err; expect_rc "-of nfdump" 0 $?
+mem_check nf_report.json "m['bytes_per_flow'] > $nb and m['active_flow_cap'] == 1073741824 // m['bytes_per_flow']" && ok ||
+	bad "-of nfdump: the NetFlow module's state is not counted"
+# --columns: only the modules of the columns
+"$PROG" many.pcap c.csv --columns src_ip,tunnel_id -q 2>err
+mem_check c_report.json "m['columns_given'] and m['bytes_per_flow'] == $eb" && ok ||
+	bad "--columns with a tunnel column: bytes per flow are not the extended profile's"
+"$PROG" many.pcap c2.csv --profile extended --columns src_ip,total_bytes -q 2>err
+mem_check c2_report.json "m['profile'] == 'extended' and m['bytes_per_flow'] == $nb" && ok ||
+	bad "--columns of engine fields: bytes per flow are not those of no module"
+# --max-active-flows sets the cap directly; -d shares it
+"$PROG" many.pcap x10.csv --max-active-flows 10 -q 2>err
+mem_check x10_report.json "m['active_flow_cap'] == 10 and m['cap_from'] == 'max-active-flows' and m['chunk_size_mib'] is None" && ok ||
+	bad "--max-active-flows 10: report memory"
+grep -q '(--max-active-flows)' x10_report.txt && ok || bad "--max-active-flows: text report says where the cap came from"
+mkdir -p caps && cp many.pcap caps/a.pcap && cp many.pcap caps/b.pcap
+"$PROG" -d caps -c capsout --max-active-flows 100 --max-workers 2 -q 2>err; expect_rc "-d shared cap" 0 $?
+mem_check capsout/a_report.json "m['active_flow_cap'] == 50 and m['run_active_flow_cap'] == 100" && ok ||
+	bad "-d: each capture's share of the cap is not in its report"
+grep -q "this capture's share of the run's cap 100" capsout/a_report.txt && ok || bad "-d: text report: the share"
+"$PROG" many.pcap v.csv --no-report -v 2>err
+grep -q "profile nexus, flow timeout 60 s, active timeout 1800 s, $nb bytes per active flow, max active flows $((1073741824 / nb)) (--chunk-size / bytes per flow)" err && ok ||
+	bad "--verbose: the settings line: $(head -n 1 err)"
+
+# the documents give the nexus figures of this build: bytes per flow, and the default cap
+ncap=$((1073741824 / nb))
+ncap_sep=$(echo "$ncap" | sed -E ':a; s/([0-9])([0-9]{3})($|,)/\1,\2\3/; ta')
+for doc in README.md docs/flows.md docs/nexusflowmeter.1 docs/reliability.md; do
+	grep -qw "$nb" "$ROOT/$doc" && ok || bad "$doc: not the nexus figure of $nb bytes per active flow"
+	[ "$doc" = README.md ] || grep -q "$ncap\|$ncap_sep" "$ROOT/$doc" && ok ||
+		bad "$doc: not the default cap $ncap ($ncap_sep)"
+done
+
+# --- make docs: the generated part of profiles.md is rewritten, the rest kept ---
+{ echo "hand-written top"; echo "<!-- profiles:begin -->"; echo "stale line"
+  echo "<!-- profiles:end -->"; echo "hand-written bottom"; } > doc.md
+"$BUILD/tools/mkdocs" doc.md 2>err; expect_rc "mkdocs" 0 $?
+sed -n '/<!-- profiles:begin -->/,/<!-- profiles:end -->/p' "$ROOT/docs/profiles.md" > want_gen.txt
+{ echo "hand-written top"; cat want_gen.txt; echo "hand-written bottom"; } > want_doc.md
+cmp -s doc.md want_doc.md && ok || bad "mkdocs: the generated part is not the registry's, or the rest was not kept"
+grep -q '^## extended$' doc.md && ok || bad "mkdocs: no section for extended"
+echo "no markers" > nomark.md
+"$BUILD/tools/mkdocs" nomark.md 2>err; expect_rc "mkdocs without markers" 1 $?
+[ "$(cat nomark.md)" = "no markers" ] && ok || bad "mkdocs changed a file without markers"
+
 # --- usage errors ---
 usage_error "--profile unknown" "'nosuch'" "$cap" x.csv --profile nosuch
 grep -q 'nexus, extended' err && ok || bad "--profile unknown: the error lists the profiles"

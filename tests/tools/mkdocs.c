@@ -1,6 +1,8 @@
-/* make docs: rewrites the generated part of a document, the lines between
- * "<!-- columns:begin -->" and "<!-- columns:end -->" of docs/columns.md, from the field
- * table. Usage: mkdocs FILE (written in place only when complete; exit 1 on error). */
+/* make docs: rewrites the generated part of each document given, the lines between
+ * "<!-- NAME:begin -->" and "<!-- NAME:end -->", where NAME is columns (docs/columns.md:
+ * the field table) or profiles (docs/profiles.md: the profile registry). Everything
+ * outside the markers is kept as it is. Usage: mkdocs FILE... (each written in place
+ * only when complete; exit 1 on error). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +10,17 @@
 #include "feature/columns_doc.h"
 #include "util/outset.h"
 
-int main(int argc, char **argv)
+static const struct part {
+	const char *begin, *end;
+	int (*write)(FILE *fp);
+} parts[] = {
+	{ "<!-- columns:begin -->\n", "<!-- columns:end -->", nfm_columns_doc },
+	{ "<!-- profiles:begin -->\n", "<!-- profiles:end -->", nfm_profiles_doc },
+};
+
+static int regenerate(const char *path)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: mkdocs docs/columns.md\n");
-		return 2;
-	}
-	FILE *in = fopen(argv[1], "r");
+	FILE *in = fopen(path, "r");
 	char *doc = NULL;
 	size_t len = 0;
 	if (in) {
@@ -23,14 +29,20 @@ int main(int argc, char **argv)
 		fclose(in);
 	}
 	if (!doc) {
-		fprintf(stderr, "mkdocs: %s: cannot read\n", argv[1]);
+		fprintf(stderr, "mkdocs: %s: cannot read\n", path);
 		return 1;
 	}
 	doc[len] = '\0';
-	static const char begin[] = "<!-- columns:begin -->\n", end[] = "<!-- columns:end -->";
-	char *b = strstr(doc, begin), *e = strstr(doc, end);
-	if (!b || !e || e < b) {
-		fprintf(stderr, "mkdocs: %s: no columns:begin/end markers\n", argv[1]);
+	const struct part *pt = NULL;
+	char *b = NULL, *e = NULL;
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0] && !pt; i++) {
+		b = strstr(doc, parts[i].begin);
+		e = strstr(doc, parts[i].end);
+		if (b || e)
+			pt = &parts[i];
+	}
+	if (!pt || !b || !e || e < b) {
+		fprintf(stderr, "mkdocs: %s: no columns:begin/end or profiles:begin/end markers\n", path);
 		free(doc);
 		return 1;
 	}
@@ -38,10 +50,16 @@ int main(int argc, char **argv)
 	nfm_error_clear(&err);
 	struct nfm_outset *set = nfm_outset_new(NULL, NULL);
 	struct nfm_outfile *f = NULL;
-	int rc = set ? nfm_outset_create(set, argv[1], NFM_OUT_STREAM, &f, &err) : -1;
+	int rc = set ? nfm_outset_create(set, path, NFM_OUT_STREAM, &f, &err) : -1;
 	if (rc == 0) {
-		fwrite(doc, 1, (size_t)(b - doc) + strlen(begin), f->fp);
-		nfm_columns_doc(f->fp);
+		fwrite(doc, 1, (size_t)(b - doc) + strlen(pt->begin), f->fp);
+		if (pt->write(f->fp) != 0) {
+			nfm_error_set(&err, NFM_ERR_INVALID, "%s: the generated part cannot be written", path);
+			rc = -1;
+			nfm_outfile_discard(f);
+		}
+	}
+	if (rc == 0) {
 		fputs(e, f->fp);
 		rc = nfm_outfile_finish(f, &err);
 	}
@@ -52,4 +70,16 @@ int main(int argc, char **argv)
 	nfm_outset_free(set);
 	free(doc);
 	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: mkdocs docs/columns.md docs/profiles.md\n");
+		return 2;
+	}
+	int rc = 0;
+	for (int i = 1; i < argc; i++)
+		rc |= regenerate(argv[i]);
+	return rc;
 }

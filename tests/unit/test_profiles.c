@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "export/exporter.h"
+#include "feature/columns_doc.h"
 #include "feature/fields.h"
 #include "feature/modules.h"
 #include "feature/netflow.h"
@@ -350,6 +351,46 @@ NFM_TEST(json_keys_of_repeated_names)
 	nfm_columns_free(&cols);
 }
 
+/* docs/profiles.md holds exactly what the registry generates (make docs), and keeps
+ * its hand-written parts around the markers. */
+NFM_TEST(profiles_doc_is_current)
+{
+	char *doc = calloc(1, 1 << 20);
+	FILE *in = fopen("docs/profiles.md", "r");
+	CHECK(in != NULL); /* tests run from the project root */
+	if (in) {
+		(void)!fread(doc, 1, (1 << 20) - 1, in);
+		fclose(in);
+	}
+	static const char begin[] = "<!-- profiles:begin -->\n";
+	const char *b = strstr(doc, begin), *e = strstr(doc, "<!-- profiles:end -->");
+	CHECK(b && e && b < e);
+	CHECK(strstr(doc, "\n# Notes\n") > e); /* the hand-written part after the markers */
+	char *gen = NULL;
+	size_t glen = 0;
+	FILE *fp = open_memstream(&gen, &glen);
+	CHECK(fp && nfm_profiles_doc(fp) == 0);
+	if (fp)
+		fclose(fp);
+	if (b && e && b < e && gen) {
+		b += strlen(begin);
+		int same = (size_t)(e - b) == glen && memcmp(b, gen, glen) == 0;
+		if (!same)
+			fprintf(stderr, "docs/profiles.md is stale: run make docs\n");
+		CHECK(same);
+	}
+	/* every profile has its section, every column its row */
+	const struct nfm_profile *p;
+	for (size_t i = 0; gen && (p = nfm_profile_at(i)); i++) {
+		char head[96];
+		snprintf(head, sizeof head, "\n## %s\n", p->name);
+		CHECK(strstr(gen, head) != NULL);
+	}
+	CHECK(gen && strstr(gen, "| 41 | `tunnel_id` | `tunnel_id` |") != NULL);
+	free(gen);
+	free(doc);
+}
+
 NFM_TEST_MAIN_BEGIN()
 	RUN(registry);
 	RUN(program_profiles_keep_their_columns);
@@ -357,4 +398,5 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(columns_across_modules);
 	RUN(flow_bytes);
 	RUN(json_keys_of_repeated_names);
+	RUN(profiles_doc_is_current);
 NFM_TEST_MAIN_END()

@@ -558,6 +558,40 @@ NFM_TEST(test_escaping)
 	nfm_report_free(rep);
 }
 
+/* The memory the conversion's flows may take: stated when given, null when not. */
+NFM_TEST(test_memory)
+{
+	struct nfm_report *rep = nfm_report_new();
+	struct nfm_counters c = balanced();
+	nfm_report_add_input(rep, "a.pcap", "pcap", &c, NULL, "");
+	char *t = render(rep, 0);
+	CHECK(t && !strstr(t, "\nMemory\n"));
+	free(t);
+	CHECK_JSON(rep, "d['memory'] is None");
+	struct nfm_report_memory m = { .profile = "ext\nended", .columns_given = true,
+				       .bytes_per_flow = 320, .cap = 1000, .run_cap = 2000,
+				       .chunk_mib = 1 };
+	nfm_report_set_memory(rep, &m);
+	t = render(rep, 0);
+	CHECK(t && has_line(t, "profile                            ext\\nended (columns of --columns)"));
+	CHECK(t && has_line(t, "bytes per active flow                          320"));
+	CHECK(t && has_line(t, "active-flow cap                               1000"));
+	CHECK(t && has_line(t, "  (this capture's share of the run's cap 2000)"));
+	CHECK(t && has_line(t, "  (--chunk-size 1 MiB / 320 bytes per active flow)"));
+	free(t);
+	CHECK_JSON(rep, "d['memory'] == {'profile': 'ext\\nended', 'columns_given': True, "
+			"'bytes_per_flow': 320, 'active_flow_cap': 1000, 'run_active_flow_cap': 2000, "
+			"'cap_from': 'chunk-size', 'chunk_size_mib': 1}");
+	m.cap = m.run_cap = 0;
+	m.chunk_mib = 0;
+	nfm_report_set_memory(rep, &m);
+	t = render(rep, 0);
+	CHECK(t && has_line(t, "active-flow cap                    none"));
+	free(t);
+	CHECK_JSON(rep, "d['memory']['active_flow_cap'] is None and d['memory']['cap_from'] == 'none'");
+	nfm_report_free(rep);
+}
+
 static int count_entries(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -655,4 +689,5 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(test_escaping);
 	RUN(test_save);
 	RUN(test_null_safety);
+	RUN(test_memory);
 NFM_TEST_MAIN_END()
