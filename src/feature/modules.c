@@ -1,5 +1,6 @@
 #include "feature/modules.h"
 #include "feature/netflow.h"
+#include "feature/nfstream.h"
 
 #include <string.h>
 
@@ -7,6 +8,7 @@
 static const struct nfm_module *const modules[] = {
 	&nfm_mod_tunnel,
 	&nfm_mod_netflow,
+	&nfm_mod_nfstream,
 };
 
 const struct nfm_module *nfm_module_find(const char *name)
