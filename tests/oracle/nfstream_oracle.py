@@ -7,10 +7,11 @@ tshark runs once per capture (no reassembly, no defragmentation). Each packet is
 as tests/corpus/tshark_diff.py keys it (our key: VLAN, ICMP identifiers, the innermost
 IP header of the tunnels we follow, fragments attributed through the fragment table);
 its functions are reused, not copied. Flows are then formed with our rules
-(docs/flows.md) and the profile's timeouts (idle 120 s, active 1800 s): the input's
-clock is the newest timestamp of all frames so far; a flow ends when the clock passes
-its last packet plus the idle timeout or its first plus the active timeout (strictly),
-on a TCP close (FIN both ways, both acknowledged) or reset after 2 s of linger, or when
+(docs/flows.md), once with the profile's timeouts (idle 120 s, active 1800 s) and once
+with short ones (idle 1 s, active 4 s) so that flows of these short captures also end by
+both timeouts: the input's clock is the newest timestamp of all frames so far; a flow
+ends when the clock passes its last packet plus the idle timeout or its first plus the
+active timeout (strictly; the reason is the one reached first), on a TCP close (FIN both ways, both acknowledged) or reset after 2 s of linger, or when
 a SYN without ACK arrives after a close/reset or a completed handshake; the initiator is
 the first packet's sender unless that packet is a SYN+ACK.
 
