@@ -338,12 +338,12 @@ def columns(flows):
     table = bi.join(per[0], how="left").join(per[1], how="left").fillna(0)
 
     out = {}
-    firsts = df[df["seq"] < SPLT]
+    firsts = df[df["seq"] < SPLT].assign(gap0=lambda x: x["gap_bi"].fillna(0).astype("int64"))
+    lists = firsts.groupby("flow")[["dir", "size", "gap0"]].agg(list).to_dict("index")
     splt = {}
-    for flow, grp in firsts.groupby("flow"):
-        gl = grp["gap_bi"].fillna(0).astype("int64").tolist()
-        pad = [-1] * (SPLT - len(grp))
-        splt[flow] = (grp["dir"].tolist() + pad, grp["size"].tolist() + pad, gl + pad)
+    for flow, ls in lists.items():
+        pad = [-1] * (SPLT - len(ls["dir"]))
+        splt[flow] = (ls["dir"] + pad, ls["size"] + pad, ls["gap0"] + pad)
     recs = table.to_dict("index")
     for i, fl in enumerate(flows):
         row = identity(fl)
