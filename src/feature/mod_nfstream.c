@@ -25,11 +25,9 @@
 
 #define NS_PER_MS 1000000u
 
-/* The TCP flags in NFStream's column order. */
-static const uint8_t flag_bits[8] = {
-	NFM_TCP_SYN, NFM_TCP_CWR, NFM_TCP_ECE, NFM_TCP_URG,
-	NFM_TCP_ACK, NFM_TCP_PSH, NFM_TCP_RST, NFM_TCP_FIN,
-};
+/* The TCP flags in NFStream's column order, as bit numbers of the flags byte (FIN 0 ...
+ * CWR 7), which index the counts. */
+static const uint8_t flag_bit[8] = { 1, 7, 6, 5, 4, 3, 2, 0 };
 
 /* Gaps between consecutive packets of one sequence. */
 struct piat {
@@ -42,7 +40,7 @@ struct dir {
 	struct nfm_sumsq ps_sq;       /* sum of squared sizes */
 	struct piat piat;
 	uint32_t ps_min, ps_max;
-	uint64_t flags[8];            /* packets with each flag, in flag_bits order */
+	uint64_t flags[8];            /* packets with flag bit b set (FIN 0 ... CWR 7) */
 };
 
 enum {
@@ -102,10 +100,9 @@ static void nfs_packet(void *state, const struct nfm_module_packet *p)
 			x->ps_max = size;
 	}
 	nfm_sumsq_add(&x->ps_sq, size);
-	uint8_t fl = k->l3 != NFM_L3_ARP && k->ip_proto == NFM_IPPROTO_TCP ? k->tcp_flags : 0;
-	if (fl)
-		for (int i = 0; i < 8; i++)
-			x->flags[i] += (fl & flag_bits[i]) != 0;
+	unsigned fl = k->l3 != NFM_L3_ARP && k->ip_proto == NFM_IPPROTO_TCP ? k->tcp_flags : 0;
+	for (; fl; fl &= fl - 1) /* one step per flag set */
+		x->flags[__builtin_ctz(fl)]++;
 }
 
 /* ---- the flow's figures: direction 0, 1, or 2 for both ---- */
@@ -216,9 +213,9 @@ static void nfs_value(const struct nfm_flow_record *r, const struct nfs_state *s
 	case 10: v_f64(v, nfm_moment_mean(duration_ms(s, d), gaps)); break;
 	case 11: v_f64(v, nfm_moment_sample_std(gaps, duration_ms(s, d), nfm_sumsq_get(&pi->sq))); break;
 	case 12: v_u64(v, gaps ? pi->max : 0); break;
-	default: { /* 13 + i: packets with flag_bits[i] */
-		int i = what - 13;
-		v_u64(v, d == BI ? s->d[0].flags[i] + s->d[1].flags[i] : s->d[d].flags[i]);
+	default: { /* 13 + i: packets with the flag of NFStream's i-th flag column */
+		int b = flag_bit[what - 13];
+		v_u64(v, d == BI ? s->d[0].flags[b] + s->d[1].flags[b] : s->d[d].flags[b]);
 		break;
 	}
 	}
