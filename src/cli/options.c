@@ -165,7 +165,7 @@ static const struct opt options[] = {
 	  "nexusflowmeter capture.pcap flows.csv --columns src_ip,dst_ip,total_bytes,tunnel_type",
 	  .kind = K_NAME },
 	{ O_SPLT, "splt", NULL, "N",
-	  "Early packets, as NFStream's splt analysis: add the columns splt_direction, splt_ps and splt_piat_ms, each a list of N values for the flow's first N packets (direction 0 from the initiator or 1, on-wire size, gap in ms from the packet before; -1 past the flow's last packet), after the other columns. N is 1 to 255; each flow holds about 13 bytes more per packet.",
+	  "Early packets, as NFStream's splt analysis: add the columns splt_direction, splt_ps and splt_piat_ms, each a list of N values for the flow's first N packets (direction 0 from the initiator or 1, on-wire size, gap in ms from the packet before; -1 past the flow's last packet), after the other columns. N is 1 to 255; each active flow holds about 12 bytes more per packet kept.",
 	  "nexusflowmeter capture.pcap flows.csv --profile nfstream --splt 8",
 	  .kind = K_UINT, .lo = 1, .hi = NFM_SPLT_MAX },
 	{ O_EXTENDED, "extended", NULL, NULL,

@@ -15,7 +15,7 @@ extern const struct nfm_module nfm_mod_nfstream;
 extern const struct nfm_profile nfm_profile_nfstream;
 
 /* --splt N keeps the first N packets of each flow. N is at most 255: the count fits one
- * byte of the state, and the state (13 bytes a packet) stays near 3 KiB a flow, whereas
+ * byte of the state, and the state (12 bytes and a bit a packet) stays near 3 KiB a flow, whereas
  * the flow table's memory budget (--chunk-size) is counted in flows of a few hundred
  * bytes; NFStream itself warns above 255. */
 #define NFM_SPLT_MAX 255u
