@@ -50,7 +50,7 @@ for s in tests/netflow/*.sh; do
 	run_part "$s" "$s"
 done
 
-# Feature profiles against their independent oracles (tshark + pandas).
+# The independent oracles of the profiles (tshark + pandas on the shared corpus).
 for s in tests/oracle/*.sh; do
 	[ -x "$s" ] || continue
 	run_part "$s" "$s"

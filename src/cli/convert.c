@@ -12,6 +12,7 @@
 #include "export/fanout.h"
 #include "feature/fields.h"
 #include "feature/netflow.h"
+#include "feature/nfstream.h"
 #include "feature/profiles.h"
 #include "flow/meter.h"
 #include "flow/pipeline.h"
@@ -20,6 +21,7 @@ struct nfm_outputs {
 	const struct nfm_cli *cli;
 	const struct nfm_job *job;
 	struct nfm_layout layout; /* the feature modules the columns need */
+	struct nfm_module splt;   /* the early-packet module of --splt N */
 	struct nfm_columns cols;
 	struct nfm_outset *set;
 	struct nfm_fanout *fanout;
@@ -71,29 +73,35 @@ static int emit_row(void *ctx, const uint8_t *row, size_t len)
 	return rc;
 }
 
-/* The layout and columns of a run of cli writing fmt: the profile's or --columns', and
- * the NetFlow module when NetFlow records are written or sent. */
+/* The layout and columns of a run of cli writing fmt: the profile's or --columns', the
+ * early-packet columns of --splt (its module described in *splt, which the layout then
+ * points to), and the NetFlow module when NetFlow records are written or sent. */
 static int build_columns(const struct nfm_cli *cli, const struct nfm_exporter_ops *fmt,
-			 bool with_source_column, struct nfm_layout *layout,
-			 struct nfm_columns *cols, struct nfm_error *err)
+			 bool with_source_column, struct nfm_module *splt,
+			 struct nfm_layout *layout, struct nfm_columns *cols, struct nfm_error *err)
 {
 	const struct nfm_module *extra[1];
 	size_t nextra = 0;
 	if (nfm_exporter_is_netflow(fmt) || cli->nexports)
 		extra[nextra++] = &nfm_mod_netflow;
+	const struct nfm_module *more[1] = { splt };
 	struct nfm_profile_spec ps = { .profile = cli->profile, .columns = cli->columns,
 				       .source_file = with_source_column,
-				       .extra = extra, .nextra = nextra };
+				       .extra = extra, .nextra = nextra,
+				       .more = more, .nmore = cli->splt ? 1 : 0 };
+	if (cli->splt && nfm_mod_splt_init(splt, cli->splt, err))
+		return NFM_ERR_INVALID;
 	return nfm_profile_build(&ps, layout, cols, err);
 }
 
 size_t nfm_outputs_flow_bytes(const struct nfm_cli *cli, const struct nfm_exporter_ops *fmt)
 {
+	struct nfm_module splt;
 	struct nfm_layout layout;
 	struct nfm_columns cols = { 0 };
 	struct nfm_error err;
 	size_t bytes = 0;
-	if (build_columns(cli, fmt, false, &layout, &cols, &err) == 0)
+	if (build_columns(cli, fmt, false, &splt, &layout, &cols, &err) == 0)
 		bytes = nfm_meter_flow_bytes(&layout);
 	nfm_columns_free(&cols);
 	return bytes;
@@ -110,7 +118,8 @@ struct nfm_outputs *nfm_outputs_open(const struct nfm_cli *cli, const struct nfm
 	o->cli = cli;
 	o->job = job;
 	clock_gettime(CLOCK_MONOTONIC, &o->t0);
-	if (build_columns(cli, job->fmt, with_source_column, &o->layout, &o->cols, &o->err)) {
+	if (build_columns(cli, job->fmt, with_source_column, &o->splt, &o->layout, &o->cols,
+			  &o->err)) {
 		nfm_msg("%s", o->err.msg);
 		free(o);
 		return NULL;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/msg.h"
+#include "feature/nfstream.h"
 #include "feature/profiles.h"
 
 /* A timeout as --list-profiles shows it: "60 s", "0.5 s" or "off". */
@@ -37,12 +38,16 @@ int nfm_cli_list_profiles(FILE *fp)
 
 int nfm_cli_list_columns(const struct nfm_cli *cli, FILE *fp)
 {
-	struct nfm_profile_spec spec = { .profile = cli->profile, .columns = cli->columns };
+	struct nfm_module splt;
+	const struct nfm_module *more[1] = { &splt };
+	struct nfm_profile_spec spec = { .profile = cli->profile, .columns = cli->columns,
+					 .more = more, .nmore = cli->splt ? 1 : 0 };
 	struct nfm_layout layout;
 	struct nfm_columns cols = { 0 };
 	struct nfm_error err;
 	nfm_error_clear(&err);
-	if (nfm_profile_build(&spec, &layout, &cols, &err)) {
+	if ((cli->splt && nfm_mod_splt_init(&splt, cli->splt, &err)) ||
+	    nfm_profile_build(&spec, &layout, &cols, &err)) {
 		nfm_msg("%s", err.msg);
 		return 1;
 	}

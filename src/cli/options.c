@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/values.h"
+#include "feature/nfstream.h"
 #include "feature/profiles.h"
 #include "util/text.h"
 
@@ -14,7 +15,7 @@ enum opt_id {
 	O_DIRECTORY, O_OUTPUT_DIR, O_MERGE, O_PROTOCOLS, O_MAX_FLOWS, O_FORMAT, O_PREVIEW,
 	O_SPLIT, O_STREAM, O_CHUNK, O_FLOW_TIMEOUT, O_ACTIVE_TIMEOUT, O_MAX_WORKERS,
 	O_MAX_ACTIVE, O_REPORT_DIR, O_NO_REPORT, O_EXTENDED, O_NO_TUNNELS, O_LIST_COLUMNS, O_NO_PROGRESS,
-	O_PROFILE, O_LIST_PROFILES, O_COLUMNS,
+	O_PROFILE, O_LIST_PROFILES, O_COLUMNS, O_SPLT,
 	O_QUIET, O_VERBOSE, O_HELP, O_VERSION,
 	O_SLICE, O_SLICE_SUBDIRS, O_LOCALTIME, O_SORT_BY, O_LZ4, O_IDENT,
 	O_EXPORT, O_EXPORT_RATE, O_EXPORT_MTU, O_EXPORT_BIFLOW, O_EXPORT_DOMAIN,
@@ -163,6 +164,10 @@ static const struct opt options[] = {
 	  "Write these columns, in this order, instead of the profile's: exact names separated by commas, each a field name (nexusflowmeter --list-columns --profile NAME shows the fields) or the name a profile writes a column under (docs/profiles.md); each column is written under the name given, and the feature modules it needs are added. The profile (--profile) still sets the default timeouts and is searched first for column names.",
 	  "nexusflowmeter capture.pcap flows.csv --columns src_ip,dst_ip,total_bytes,tunnel_type",
 	  .kind = K_NAME },
+	{ O_SPLT, "splt", NULL, "N",
+	  "Early packets, as NFStream's splt analysis: add the columns splt_direction, splt_ps and splt_piat_ms, each a list of N values for the flow's first N packets (direction 0 from the initiator or 1, on-wire size, gap in ms from the packet before; -1 past the flow's last packet), after the other columns. N is 1 to 255; each active flow holds about 12 bytes more per packet kept.",
+	  "nexusflowmeter capture.pcap flows.csv --profile nfstream --splt 8",
+	  .kind = K_UINT, .lo = 1, .hi = NFM_SPLT_MAX },
 	{ O_EXTENDED, "extended", NULL, NULL,
 	  "The same as --profile extended: the 34 standard columns, then ip_version, vlan_id, end_reason, tunnel_type, tunnel_src, tunnel_dst and tunnel_id.",
 	  "nexusflowmeter capture.pcap flows.csv --extended",
@@ -464,6 +469,7 @@ static int apply(struct nfm_cli *cli, const struct opt *o, const char *name, con
 	}
 	case O_LIST_PROFILES: cli->list_profiles = true; break;
 	case O_COLUMNS: cli->columns = val; break;
+	case O_SPLT: cli->splt = (unsigned)u; break;
 	case O_NO_TUNNELS: cli->meter.decode.tunnels = false; break;
 	case O_LIST_COLUMNS: cli->list_columns = true; break;
 	case O_NO_PROGRESS: cli->progress_forced_off = true; break;

@@ -35,6 +35,7 @@ struct nfm_cli {
 	bool help, version, progress_forced_off;
 	const struct nfm_profile *profile; /* --profile (--extended); never NULL after parsing */
 	const char *columns;      /* --columns LIST, or NULL: the profile's */
+	unsigned splt;            /* --splt N: early-packet columns of N packets (0: none) */
 	bool have_idle, have_active; /* --flow-timeout / --active-timeout given (else the
 				      * profile's timeouts) */
 	bool have_format;

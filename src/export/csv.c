@@ -119,6 +119,16 @@ static int csv_encode(const void *state, const struct nfm_flow_record *rec, stru
 				return -1;
 			continue;
 		}
+		if (v.type == NFM_V_LIST) { /* "[1, 2]": quoted for its commas, nothing to escape */
+			char *d = (char *)nfm_buf_room(row, NFM_LIST_TEXT_MAX + 3);
+			if (!d)
+				return -1;
+			d[0] = '"';
+			size_t n = 1 + nfm_value_format(&v, 0, d + 1, NFM_LIST_TEXT_MAX + 1);
+			d[n++] = '"';
+			row->len += n;
+			continue;
+		}
 		char *d = (char *)nfm_buf_room(row, CSV_NUM_ROOM);
 		if (!d)
 			return -1;

@@ -78,7 +78,13 @@ static int json_encode(const void *state, const struct nfm_flow_record *rec, str
 			d[n++] = '"';
 			row->len += n;
 			break;
+		case NFM_V_LIST: /* [1, 2]: already a JSON array */
+			if (!(d = (char *)nfm_buf_room(row, NFM_LIST_TEXT_MAX + 1)))
+				return -1;
+			row->len += nfm_value_format(&v, 0, d, NFM_LIST_TEXT_MAX + 1);
+			break;
 		case NFM_V_U64:
+		case NFM_V_I64:
 		case NFM_V_F64:
 		default:
 			if (!(d = (char *)nfm_buf_room(row, JSON_NUM_ROOM)))

@@ -299,7 +299,7 @@ static int value_cell(struct nfm_buf *b, const char *ref, const struct nfm_value
 		d += 10;
 		*d++ = v->b ? '1' : '0';
 		break;
-	default: { /* NFM_V_U64, NFM_V_F64: the digits the text formats print */
+	default: { /* NFM_V_U64, NFM_V_I64, NFM_V_F64: the digits the text formats print */
 		memcpy(d, "><v>", 4);
 		d += 4;
 		size_t n = nfm_value_format(v, f->precision, d, XLSX_CELL_ROOM - 64);
@@ -504,6 +504,10 @@ static int xlsx_encode(const void *state, const struct nfm_flow_record *rec, str
 		} else if (v.type == NFM_V_ADDR || v.type == NFM_V_PROTO || v.type == NFM_V_TCPFLAGS) {
 			char text[64];
 			nfm_value_format(&v, f->precision, text, sizeof text);
+			rc = text_cell(row, st->ref[i], text, false);
+		} else if (v.type == NFM_V_LIST) { /* a text cell, as the CSV shows it */
+			char text[NFM_LIST_TEXT_MAX + 1];
+			nfm_value_format(&v, 0, text, sizeof text);
 			rc = text_cell(row, st->ref[i], text, false);
 		} else {
 			rc = value_cell(row, st->ref[i], &v, f);

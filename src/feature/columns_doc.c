@@ -22,6 +22,8 @@ static const char *type_name(const struct nfm_field *f, char *buf, size_t cap)
 	case NFM_V_ADDR: return "address";
 	case NFM_V_PROTO: return "protocol";
 	case NFM_V_TCPFLAGS: return "flags";
+	case NFM_V_I64: return "integer";
+	case NFM_V_LIST: return "list of integers";
 	default: return "";
 	}
 }

@@ -646,6 +646,31 @@ static size_t stored_len(int n, char *buf, size_t cap)
 /* Room nfm_fmt_u64, nfm_fmt_fixed and nfm_fmt_time may need (terminator included). */
 #define FAST_ROOM 32
 
+/* A signed integer at d; returns the length (1-20). */
+static size_t put_i64(char *d, int64_t i)
+{
+	if (i >= 0)
+		return nfm_fmt_u64(d, (uint64_t)i);
+	d[0] = '-';
+	return 1 + nfm_fmt_u64(d + 1, (uint64_t)0 - (uint64_t)i);
+}
+
+/* A list as [a, b, c] at d (room for NFM_LIST_TEXT_MAX bytes); returns the length. */
+static size_t put_list(char *d, const struct nfm_value_list *l)
+{
+	size_t n = 0, count = l->n < NFM_LIST_MAX ? l->n : NFM_LIST_MAX;
+	d[n++] = '[';
+	for (size_t k = 0; k < count; k++) {
+		if (k) {
+			d[n++] = ',';
+			d[n++] = ' ';
+		}
+		n += put_i64(d + n, l->at(l->base, k));
+	}
+	d[n++] = ']';
+	return n;
+}
+
 size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, size_t cap)
 {
 	if (!buf || cap == 0)
@@ -663,6 +688,18 @@ size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, siz
 	case NFM_V_U64:
 		n = nfm_fmt_u64(d, v->u);
 		break;
+	case NFM_V_I64:
+		n = put_i64(d, v->i);
+		break;
+	case NFM_V_LIST: {
+		if (cap > NFM_LIST_TEXT_MAX) {
+			n = put_list(buf, &v->list);
+			buf[n] = '\0';
+			return n;
+		}
+		char t[NFM_LIST_TEXT_MAX]; /* truncated like snprintf */
+		return nfm_fmt_store(buf, cap, t, put_list(t, &v->list));
+	}
 	case NFM_V_F64: {
 		double f = isfinite(v->f) ? v->f : 0.0;
 		if (precision < 0)

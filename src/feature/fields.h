@@ -25,13 +25,30 @@ enum nfm_value_type {
 	NFM_V_ADDR,     /* .addr, .l3: an IPv4 (also ARP) or IPv6 address, printed RFC 5952 */
 	NFM_V_PROTO,    /* .u = IP protocol number, .l3: printed TCP, UDP, ..., ARP, or the number */
 	NFM_V_TCPFLAGS, /* .u = TCP flag bits (FIN 0x01 ... CWR 0x80), printed FIN|SYN|... */
+	NFM_V_I64,      /* .i: a signed integer */
+	NFM_V_LIST,     /* .list: integers, printed [a, b, c] (the same text is a JSON array) */
 };
+
+/* A list of integers read through an accessor (e.g. from a module's state, valid while
+ * the record is encoded), so a list needs no storage of its own. */
+#define NFM_LIST_MAX 255u
+struct nfm_value_list {
+	const void *base;
+	size_t n;                                   /* elements, at most NFM_LIST_MAX */
+	int64_t (*at)(const void *base, size_t i);  /* element i < n */
+};
+
+/* Room for the text of any list: brackets, n elements of at most 20 characters, and a
+ * ", " between two. */
+#define NFM_LIST_TEXT_MAX (2u + NFM_LIST_MAX * 22u)
 
 struct nfm_value {
 	enum nfm_value_type type;
 	uint8_t l3;       /* NFM_V_ADDR, NFM_V_PROTO */
 	uint8_t addr[16]; /* NFM_V_ADDR */
 	uint64_t u;
+	int64_t i;        /* NFM_V_I64 */
+	struct nfm_value_list list; /* NFM_V_LIST */
 	double f;
 	bool b;
 	const char *s;    /* points into buf or to a static string */
@@ -117,7 +134,7 @@ static inline void nfm_column_get(const struct nfm_columns *c, size_t i,
 }
 
 /* Formats a value as text (CSV cell / preview / JSON number): integers in decimal,
- * doubles with `precision` decimals, booleans as True/False (as the original Python
+ * lists as [1, -1] (at most NFM_LIST_TEXT_MAX bytes), doubles with `precision` decimals, booleans as True/False (as the original Python
  * tool writes them; JSON writes true/false), times as 2024-01-31T23:59:59.123456Z,
  * NULL as "". Returns the length written (truncated to
  * cap - 1 like snprintf). */
@@ -130,10 +147,10 @@ const char *nfm_end_reason_name(unsigned reason);
 /* Address to text (IPv4 dotted, IPv6 RFC 5952). */
 const char *nfm_addr_format(uint8_t l3, const uint8_t addr[16], char *buf, size_t cap);
 /* True for values whose text never needs quoting or escaping in CSV or JSON (numbers,
- * times, addresses, protocol names, flag names). */
+ * times, addresses, protocol names, flag names; a list needs quotes in CSV). */
 static inline bool nfm_value_is_plain(enum nfm_value_type t)
 {
-	return t != NFM_V_STR && t != NFM_V_NULL;
+	return t != NFM_V_STR && t != NFM_V_NULL && t != NFM_V_LIST;
 }
 
 #endif

@@ -1,6 +1,7 @@
 #include "feature/modules.h"
 #include "feature/cic.h"
 #include "feature/netflow.h"
+#include "feature/nfstream.h"
 
 #include <string.h>
 
@@ -9,6 +10,7 @@ static const struct nfm_module *const modules[] = {
 	&nfm_mod_tunnel,
 	&nfm_mod_netflow,
 	&nfm_mod_cic,
+	&nfm_mod_nfstream,
 };
 
 const struct nfm_module *nfm_module_find(const char *name)

@@ -14,7 +14,8 @@
 #define NFM_PROFILE_LIST(X) \
 	X(nexus)            \
 	X(extended)         \
-	X(cic) X(cic2018) X(cic_v4) X(cic_fixed)
+	X(cic) X(cic2018) X(cic_v4) X(cic_fixed) \
+	X(nfstream)
 
 #define NFM_PROFILE_DECLARE(id) extern const struct nfm_profile nfm_profile_##id;
 NFM_PROFILE_LIST(NFM_PROFILE_DECLARE)
@@ -255,6 +256,13 @@ int nfm_profile_build(const struct nfm_profile_spec *spec, struct nfm_layout *la
 			rc = add_module(mods, &nmods, pk.v[i].mod, err);
 	for (size_t i = 0; i < spec->nextra && rc == 0; i++)
 		rc = add_module(mods, &nmods, spec->extra[i], err);
+	for (size_t i = 0; i < spec->nmore && rc == 0; i++) {
+		const struct nfm_module *m = spec->more[i];
+		rc = add_module(mods, &nmods, m, err);
+		for (size_t k = 0; k < m->nfields && rc == 0; k++)
+			if (picks_add(&pk, &m->fields[k], m, NULL))
+				rc = NFM_ERR_NOMEM;
+	}
 	if (rc == 0)
 		rc = nfm_layout_build(layout, mods, nmods, err);
 	cols->n = 0;

@@ -41,6 +41,9 @@ struct nfm_profile_spec {
 	/* Modules the outputs need besides those of the columns (the NetFlow formats'). */
 	const struct nfm_module *const *extra;
 	size_t nextra;
+	/* Modules whose every field is written after the columns above (--splt N). */
+	const struct nfm_module *const *more;
+	size_t nmore;
 };
 
 /* Builds the layout (the modules the columns need: the profile's own, or with a

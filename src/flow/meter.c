@@ -284,6 +284,22 @@ static struct nfm_flow *head_of(struct nfm_meter *m, int l)
 	return h == NFM_FLOW_NONE ? NULL : nfm_flow_table_at(m->table, h);
 }
 
+/* Why a flow that is due by time ends: the timeout it reached first, idle when both at
+ * once. Both may have passed by the time the clock is looked at, which depends on the
+ * packets a worker sees; the timeout reached first does not, so neither does the
+ * reason. (active < age at the last packet + idle, without overflow.) */
+static enum nfm_end_reason timeout_reason(const struct nfm_meter *m, const struct nfm_flow *f)
+{
+	uint64_t idle = m->cfg.idle_timeout_ns, active = m->cfg.active_timeout_ns;
+	if (!active || m->now - f->born_time <= active)
+		return NFM_END_IDLE;
+	if (!idle || m->now - f->lru_time <= idle)
+		return NFM_END_ACTIVE;
+	uint64_t age = f->lru_time - f->born_time;
+	int active_first = active > idle ? age > active - idle : (active < idle || age > 0);
+	return active_first ? NFM_END_ACTIVE : NFM_END_IDLE;
+}
+
 /* The idle list is kept in order of last packet (a packet moves its flow to the tail),
  * so idle expiry is exact: a flow is written at the first moment the clock passes its
  * last packet plus the idle timeout, whatever else is in the table. An earlier lazy
@@ -297,7 +313,7 @@ static int expire_due(struct nfm_meter *m)
 	if (idle && linger > idle)
 		linger = idle;
 	while (idle && (f = head_of(m, LIST_LRU)) && m->now - f->lru_time > idle)
-		if (expire(m, f, NFM_END_IDLE))
+		if (expire(m, f, timeout_reason(m, f)))
 			return m->stop_rc;
 	while (active && (f = head_of(m, LIST_AGE)) && m->now - f->born_time > active)
 		if (expire(m, f, NFM_END_ACTIVE))
@@ -402,6 +418,7 @@ static void modules_packet(struct nfm_meter *m, struct nfm_flow *f, const struct
 		const struct nfm_module *mod = m->layout.mod[i];
 		if (mod->packet) {
 			struct nfm_module_packet q = mp;
+			q.mod = mod;
 			if (q.payload_len > mod->payload_bytes)
 				q.payload_len = mod->payload_bytes;
 			if (!q.payload_len)
@@ -533,14 +550,18 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 	} else if (f &&
 		   ((m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns) ||
 		    (m->cfg.active_timeout_ns && m->now - f->born_time > m->cfg.active_timeout_ns))) {
-		enum nfm_end_reason reason =
-			m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns
-				? NFM_END_IDLE : NFM_END_ACTIVE;
+		enum nfm_end_reason reason = timeout_reason(m, f);
+		/* Cut by the active timeout but also idle for longer than the idle timeout:
+		 * the conversation is over, the next flow decides afresh. */
+		int idle_gap = m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns;
 		int mark = continues(f, reason);
 		if (expire(m, f, reason))
 			return m->stop_rc;
-		if (mark)
-			fwd_is_a = take_mark(m, f, p, is_tcp);
+		if (mark) {
+			int o = take_mark(m, f, p, is_tcp);
+			if (!idle_gap)
+				fwd_is_a = o;
+		}
 		f = NULL;
 	}
 	if (f && is_tcp && (p->tcp_flags & (NFM_TCP_SYN | NFM_TCP_ACK)) == NFM_TCP_SYN) {

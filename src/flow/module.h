@@ -11,7 +11,9 @@
  * are exactly those of the engine alone (the hook loop is skipped by one test).
  *
  * Adding a module: one file (src/feature/mod_NAME.c, or anywhere: the tests define one)
- * that defines a const struct nfm_module, plus one line in a profile's module list. The
+ * that defines a const struct nfm_module, plus one line in a profile's module list. A
+ * module whose state depends on a setting is described at run time instead (a function
+ * fills a struct nfm_module owned by the caller, with param), e.g. mod_splt.c. The
  * state is zeroed when the flow starts. Hooks run on the flow's worker thread, one flow
  * at a time; they must not allocate per packet (release exists for modules that keep
  * something outside the entry, allocated once per flow). */
@@ -37,6 +39,7 @@ struct nfm_module_packet {
 					* asked for them (payload_bytes), else NULL */
 	uint32_t payload_len;          /* bytes at payload: at most payload_bytes, fewer when
 					* the packet has fewer or the snaplen cut them */
+	const struct nfm_module *mod;  /* the module called (its param) */
 };
 
 struct nfm_module {
@@ -57,6 +60,9 @@ struct nfm_module {
 	void (*release)(void *state);
 	const struct nfm_field *fields; /* the columns this module adds, in order */
 	size_t nfields;
+	/* A setting of a module described at run time (e.g. how many packets it keeps),
+	 * which its packet hook reads as p->mod->param; the state depends on it. */
+	uint64_t param;
 };
 
 #define NFM_MAX_MODULES 32

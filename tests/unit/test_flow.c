@@ -319,6 +319,59 @@ NFM_TEST(idle_and_active_timeouts)
 	nfm_meter_free(m);
 }
 
+static void short_both(struct nfm_meter_config *cfg)
+{
+	cfg->idle_timeout_ns = S(10);
+	cfg->active_timeout_ns = S(30);
+}
+
+/* A flow whose idle and active timeouts have both passed when the clock is next looked
+ * at ends by the one it reached first, whenever that look comes (with several workers it
+ * comes at other packets), idle on a tie. */
+NFM_TEST(both_timeouts_passed_the_first_one_is_the_reason)
+{
+	struct collected c;
+	struct nfm_meter *m = meter(&c, short_both);
+	/* A: packets at 0..25 s: active at 30 s comes before idle at 35 s.
+	 * B: packets at 0..15 s: idle at 25 s before active at 30 s.
+	 * C: packets at 0..20 s: both at 30 s. The clock jumps to 100 s. */
+	for (int t = 0; t <= 25; t += 5) {
+		struct nfm_packet a = v4(S(t), NFM_IPPROTO_UDP, 1, 1000, 2, 53, 80, 38);
+		nfm_meter_packet(m, &a);
+		if (t <= 15) {
+			struct nfm_packet b = v4(S(t), NFM_IPPROTO_UDP, 3, 1000, 4, 53, 80, 38);
+			nfm_meter_packet(m, &b);
+		}
+		if (t <= 20) {
+			struct nfm_packet d = v4(S(t), NFM_IPPROTO_UDP, 5, 1000, 6, 53, 80, 38);
+			nfm_meter_packet(m, &d);
+		}
+	}
+	struct nfm_packet late = v4(S(100), NFM_IPPROTO_UDP, 7, 1000, 8, 53, 80, 38);
+	nfm_meter_packet(m, &late);
+	nfm_meter_finish(m);
+	CHECK_EQ_U(c.n, 4);
+	for (size_t i = 0; i < c.n && i < 3; i++) {
+		unsigned host = c.r[i].src[3];
+		CHECK_EQ_U(c.r[i].end_reason, host == 1 ? NFM_END_ACTIVE : NFM_END_IDLE);
+	}
+	nfm_meter_free(m);
+
+	/* A again, looked at by a packet of its own */
+	m = meter(&c, short_both);
+	for (int t = 0; t <= 25; t += 5) {
+		struct nfm_packet a = v4(S(t), NFM_IPPROTO_UDP, 1, 1000, 2, 53, 80, 38);
+		nfm_meter_packet(m, &a);
+	}
+	struct nfm_packet again = v4(S(100), NFM_IPPROTO_UDP, 1, 1000, 2, 53, 80, 38);
+	nfm_meter_packet(m, &again);
+	nfm_meter_finish(m);
+	CHECK_EQ_U(c.n, 2);
+	CHECK_EQ_U(c.r[0].end_reason, NFM_END_ACTIVE);
+	CHECK_EQ_U(c.r[0].pkts[0], 6);
+	nfm_meter_free(m);
+}
+
 NFM_TEST(icmp_echo_and_arp_keys)
 {
 	struct collected c;
@@ -608,6 +661,7 @@ RUN(tcp_states);
 RUN(reset_after_established_and_stray_packets_join);
 RUN(new_syn_after_close_starts_new_flow);
 RUN(idle_and_active_timeouts);
+RUN(both_timeouts_passed_the_first_one_is_the_reason);
 RUN(icmp_echo_and_arp_keys);
 RUN(protocol_filter);
 RUN(max_flows_and_active_cap);
