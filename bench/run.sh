@@ -11,8 +11,9 @@
 #   BENCH_DIR       work dir for captures, outputs and results.md. Default: a temp dir,
 #                   removed at the end. When given, it is kept and captures already in
 #                   it are reused (same parameters and seed give the same file).
-#   BENCH_SKIP      comma-separated tools not to run: ours, ours-mt, readloop, ourread,
-#                   nfpcapd, argus, softflowd, tshark (e.g. BENCH_SKIP=tshark,argus)
+#   BENCH_SKIP      comma-separated tools not to run: ours, ours-mt, ours-nfcapd, ours-cic,
+#                   ours-nfstream, readloop, ourread, nfpcapd, argus, softflowd, tshark
+#                   (e.g. BENCH_SKIP=tshark,argus)
 #   BENCH_CAPTURES  comma-separated subset of A,B,C (default A,B,C)
 #   BENCH_SEED      generator seed (default 1)
 #   BENCH_TIMEOUT   seconds before one run is stopped and reported as a timeout
@@ -106,11 +107,16 @@ SF_MAXFLOWS=4194304
 
 # Tool registry: id -> binary that must exist, and the command (with FILE / O as the
 # capture and the per-run output directory).
-TOOLS=(ours ours-mt readloop ourread nfpcapd argus softflowd tshark)
+# ours-nfcapd, ours-cic and ours-nfstream are our 1-worker run writing nfcapd files (the
+# job of nfpcapd -w) and the cic and nfstream profiles: each against the default profile.
+TOOLS=(ours ours-mt ours-nfcapd ours-cic ours-nfstream readloop ourread nfpcapd argus softflowd tshark)
 tool_label() {
 	case $1 in
 	ours) echo "nexusflowmeter (1 worker)" ;;
 	ours-mt) echo "nexusflowmeter ($WORKERS workers)" ;;
+	ours-nfcapd) echo "nexusflowmeter -of nfcapd" ;;
+	ours-cic) echo "nexusflowmeter --profile cic" ;;
+	ours-nfstream) echo "nexusflowmeter --profile nfstream" ;;
 	readloop) echo "libpcap read loop" ;;
 	ourread) echo "our reader loop" ;;
 	*) echo "$1" ;;
@@ -118,7 +124,7 @@ tool_label() {
 }
 tool_bin() {
 	case $1 in
-	ours | ours-mt) echo "$PROG" ;;
+	ours | ours-*) echo "$PROG" ;;
 	readloop) echo "$READLOOP" ;;
 	ourread) echo "$OURREAD" ;;
 	nfpcapd) command -v nfpcapd ;;
@@ -133,6 +139,9 @@ tool_cmd() { # id file outdir -> command words (one per line)
 	case $id in
 	ours) printf '%s\n' "$b" "$f" "$o/flows.csv" --no-progress --no-report --max-workers 1 ;;
 	ours-mt) printf '%s\n' "$b" "$f" "$o/flows.csv" --no-progress --no-report --max-workers "$WORKERS" ;;
+	ours-nfcapd) printf '%s\n' "$b" "$f" "$o/slices" -of nfcapd --no-progress --no-report --max-workers 1 ;;
+	ours-cic) printf '%s\n' "$b" "$f" "$o/flows.csv" --profile cic --no-progress --no-report --max-workers 1 ;;
+	ours-nfstream) printf '%s\n' "$b" "$f" "$o/flows.csv" --profile nfstream --no-progress --no-report --max-workers 1 ;;
 	readloop | ourread) printf '%s\n' "$b" "$f" ;;
 	nfpcapd) printf '%s\n' "$b" -r "$f" -w "$o" ;;
 	argus) printf '%s\n' "$b" -r "$f" -w "$o/out.argus" ;;
@@ -170,7 +179,7 @@ version_of() {
 	b=$(tool_bin "$1") || true
 	[ -n "$b" ] && [ -x "$b" ] || { echo "not installed"; return; }
 	case $1 in
-	ours | ours-mt) "$b" --version 2>&1 | head -n 1 ;;
+	ours | ours-*) "$b" --version 2>&1 | head -n 1 ;;
 	ourread) echo "NexusFlowMeter capture reader" ;;
 	readloop) echo "libpcap $(dpkg-query -W -f '${Version}' libpcap0.8 2>/dev/null || echo '?')" ;;
 	nfpcapd) nfdump -V 2>&1 | sed -n 's/^nfdump: Version: */nfdump /p' | head -n 1 ;;

@@ -9,7 +9,8 @@ finds broken), then cut into flows with the rules of docs/flows.md under the pro
 timeouts (active 120 s from the first packet, strict; no idle timeout; TCP close when
 both FINs are acknowledged, reset on RST, 2 s linger, a SYN without ACK after a close or
 after a completed handshake starts a new flow; forward = the initiator, the receiver of
-a first SYN+ACK). pandas then computes every `cic` column from the per-packet table
+a first SYN+ACK, or the initiator of the flow the active timeout cut when the next one
+continues it). pandas then computes every `cic` column from the per-packet table
 (payload, transport header, flags, window, µs time), and a loop per flow the sequential
 features (active/idle periods, bulks). Each flow is compared, column by column, with
 the `--profile cic` CSV of nexusflowmeter.
@@ -248,14 +249,21 @@ def split_flows(seq):
     for p in seq:
         k, now = p["key"], p["now"]
         fl = cur.get(k)
+        syn = p["tcp"] and (p["flags"] & (SYN | ACK)) == SYN
+        cont = None     # the initiator a flow cut by the active timeout hands on
         if fl is not None:
+            cut = now - fl["born"] > ACTIVE_NS and not fl["done"]
             over = now - fl["born"] > ACTIVE_NS or (fl["done"] and now - fl["closed"] > LINGER_NS)
-            syn = p["tcp"] and (p["flags"] & (SYN | ACK)) == SYN
             if over or (syn and (fl["done"] or fl["prog"] & P_HS)):
+                # flows.md, Direction: the next flow keeps the initiator unless it starts
+                # with a SYN without ACK (the profile has no idle timeout)
+                if cut and not syn:
+                    cont = fl["a_fwd"]
                 fl = None
         if fl is None:
             synack = p["tcp"] and (p["flags"] & (SYN | ACK)) == (SYN | ACK)
-            fl = cur[k] = dict(born=now, a_fwd=(p["d"] == 0) != synack, done=False, closed=0,
+            a_fwd = cont if cont is not None else (p["d"] == 0) != synack
+            fl = cur[k] = dict(born=now, a_fwd=a_fwd, done=False, closed=0,
                                prog=0, fin_seq=[0, 0], pkts=[])
             out[k].append(fl)
         d = 0 if (p["d"] == 0) == fl["a_fwd"] else 1

@@ -13,7 +13,9 @@ both timeouts: the input's clock is the newest timestamp of all frames so far; a
 ends when the clock passes its last packet plus the idle timeout or its first plus the
 active timeout (strictly; the reason is the one reached first), on a TCP close (FIN both ways, both acknowledged) or reset after 2 s of linger, or when
 a SYN without ACK arrives after a close/reset or a completed handshake; the initiator is
-the first packet's sender unless that packet is a SYN+ACK.
+the first packet's sender unless that packet is a SYN+ACK, or, for a flow that continues
+one the active timeout cut, that flow's initiator (unless it starts with a SYN without ACK
+or after an idle gap).
 
 pandas then computes the columns from the packets of each flow, by definition rather
 than by our accumulators: per packet t_ms = ns // 10^6; running maxima and gaps per flow
@@ -243,21 +245,28 @@ def form_flows(events, clocks, idle, active):
     for key, d, pk, sport, dport, ns, length, frame, clock in events:
         upto = bisect.bisect_right(clocks, clock)   # the frames up to this one
         fl = open_.get(key)
+        flags = pk["flags"] or 0
+        is_tcp = key[1] == 6
+        cont = None     # the initiator a flow cut by the active timeout hands on
         if fl is not None:
             why = timed_out(fl, clocks, upto, idle, active)
             if why is not None:
                 fl.reason = fl.reason or why
                 done.append(fl)
+                # flows.md, Direction: the next flow keeps the initiator unless it starts
+                # with a SYN without ACK or came after an idle gap
+                if why == "active" and not (is_tcp and flags & (SYN | ACK) == SYN) \
+                        and clock - fl.lru <= idle:
+                    cont = fl.fwd
                 fl = None
-        flags = pk["flags"] or 0
-        is_tcp = key[1] == 6
         if fl is not None and is_tcp and flags & (SYN | ACK) == SYN and (fl.finished or "hs" in fl.prog):
             fl.reason = fl.reason or "tcp"      # close/reset, or a reused 5-tuple
             done.append(fl)
             fl = None
         if fl is None:
             synack = is_tcp and flags & (SYN | ACK) == SYN | ACK
-            fl = Flow(key, d if not synack else 1 - d, clock, frame, dict(pk, sport=sport, dport=dport, d=d))
+            fwd = cont if cont is not None else (d if not synack else 1 - d)
+            fl = Flow(key, fwd, clock, frame, dict(pk, sport=sport, dport=dport, d=d))
             open_[key] = fl
         else:
             fl.lru = clock
