@@ -25,6 +25,10 @@
 #define SLOTS 8u
 #define DRAIN_SPAN BATCH /* first packets per drain batch: at most as many rows as a batch */
 #define CHUNK 64u         /* rows encoded per claim */
+/* Buffers a burst of ended flows grew (a slice's cut) are given back past these sizes,
+ * so that the slots do not each keep one. */
+#define KEEP_RECS_BYTES (4u << 20)
+#define KEEP_CHUNKS 64u
 
 enum slot_state { SLOT_FREE = 0, SLOT_FILLED, SLOT_METERED, SLOT_DONE };
 
@@ -398,8 +402,10 @@ static void *writer_main(void *arg)
 			rc = pl->cfg.tick(pl->cfg.ctx, s->tick);
 		for (unsigned w = 0; w < pl->nw; w++) {
 			s->out[w].n = 0;
-			s->out[w].recs.len = 0;
+			nfm_buf_reset(&s->out[w].recs, KEEP_RECS_BYTES);
 		}
+		for (; s->chunk_cap > KEEP_CHUNKS; s->chunk_cap--) /* slot_metered regrows */
+			nfm_buf_free(&s->chunks[s->chunk_cap - 1].bytes);
 
 		pthread_mutex_lock(&pl->mu);
 		set_stop(pl, rc);

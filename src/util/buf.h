@@ -49,4 +49,12 @@ static inline void nfm_buf_free(struct nfm_buf *b)
 	b->len = b->cap = 0;
 }
 
+/* Empties b, and gives its memory back when a burst grew it past keep bytes. */
+static inline void nfm_buf_reset(struct nfm_buf *b, size_t keep)
+{
+	b->len = 0;
+	if (b->cap > keep)
+		nfm_buf_free(b);
+}
+
 #endif
