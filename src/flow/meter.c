@@ -223,10 +223,12 @@ static void drop_mark(struct nfm_meter *m, struct nfm_flow *f)
 }
 
 /* The orientation the next flow of mark f's key takes from it (fwd_is_a), or -1 when
- * packet p starts a new connection (a TCP SYN without ACK); drops the mark. */
+ * packet p starts a new connection (a TCP SYN without ACK) or comes after the mark's
+ * deadline; drops the mark. */
 static int take_mark(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_packet *p, int is_tcp)
 {
-	int fresh = is_tcp && (p->tcp_flags & (NFM_TCP_SYN | NFM_TCP_ACK)) == NFM_TCP_SYN;
+	int fresh = (is_tcp && (p->tcp_flags & (NFM_TCP_SYN | NFM_TCP_ACK)) == NFM_TCP_SYN) ||
+		    m->now > f->born_time;
 	int fwd_is_a = fresh ? -1 : f->fwd_is_a;
 	drop_mark(m, f);
 	return fwd_is_a;
@@ -267,6 +269,11 @@ static int expire(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason r
 		if (m->layout.mod[i]->release)
 			m->layout.mod[i]->release(nfm_flow_modules(f) + m->layout.off[i]);
 	if (mark) {
+		/* A mark's born_time is its deadline: the idle timeout after the flow's last
+		 * packet, or without one (cic) the active timeout after it, so that marks of
+		 * conversations that are over do not pile up. */
+		f->born_time = f->lru_time + (m->cfg.idle_timeout_ns ? m->cfg.idle_timeout_ns
+								     : m->cfg.active_timeout_ns);
 		f->finished = NFM_FLOW_CONTINUED;
 		list_append(m, LIST_MARK, f, f->self);
 		m->marks++;
@@ -321,6 +328,8 @@ static int expire_due(struct nfm_meter *m)
 	while ((f = head_of(m, LIST_FIN)) && m->now - f->close_time > linger)
 		if (expire(m, f, NFM_END_TCP_CLOSE))
 			return m->stop_rc;
+	while ((f = head_of(m, LIST_MARK)) && m->now > f->born_time)
+		drop_mark(m, f);
 	return 0;
 }
 
@@ -551,17 +560,11 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 		   ((m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns) ||
 		    (m->cfg.active_timeout_ns && m->now - f->born_time > m->cfg.active_timeout_ns))) {
 		enum nfm_end_reason reason = timeout_reason(m, f);
-		/* Cut by the active timeout but also idle for longer than the idle timeout:
-		 * the conversation is over, the next flow decides afresh. */
-		int idle_gap = m->cfg.idle_timeout_ns && m->now - f->lru_time > m->cfg.idle_timeout_ns;
 		int mark = continues(f, reason);
 		if (expire(m, f, reason))
 			return m->stop_rc;
-		if (mark) {
-			int o = take_mark(m, f, p, is_tcp);
-			if (!idle_gap)
-				fwd_is_a = o;
-		}
+		if (mark) /* past its deadline (an idle gap too) the next flow decides afresh */
+			fwd_is_a = take_mark(m, f, p, is_tcp);
 		f = NULL;
 	}
 	if (f && is_tcp && (p->tcp_flags & (NFM_TCP_SYN | NFM_TCP_ACK)) == NFM_TCP_SYN) {

@@ -256,17 +256,19 @@ def split_flows(seq):
             over = now - fl["born"] > ACTIVE_NS or (fl["done"] and now - fl["closed"] > LINGER_NS)
             if over or (syn and (fl["done"] or fl["prog"] & P_HS)):
                 # flows.md, Direction: the next flow keeps the initiator unless it starts
-                # with a SYN without ACK (the profile has no idle timeout)
-                if cut and not syn:
+                # with a SYN without ACK or comes more than an active timeout after the
+                # flow's last packet (the profile has no idle timeout)
+                if cut and not syn and now - fl["lru"] <= ACTIVE_NS:
                     cont = fl["a_fwd"]
                 fl = None
         if fl is None:
             synack = p["tcp"] and (p["flags"] & (SYN | ACK)) == (SYN | ACK)
             a_fwd = cont if cont is not None else (p["d"] == 0) != synack
-            fl = cur[k] = dict(born=now, a_fwd=a_fwd, done=False, closed=0,
+            fl = cur[k] = dict(born=now, lru=now, a_fwd=a_fwd, done=False, closed=0,
                                prog=0, fin_seq=[0, 0], pkts=[])
             out[k].append(fl)
         d = 0 if (p["d"] == 0) == fl["a_fwd"] else 1
+        fl["lru"] = now
         fl["pkts"].append((p, d))
         if p["tcp"]:
             tcp_update(fl, p, d, now)

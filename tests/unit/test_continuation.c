@@ -58,6 +58,12 @@ static void short_active(struct nfm_meter_config *cfg)
 	cfg->idle_timeout_ns = S(60);
 }
 
+static void no_idle(struct nfm_meter_config *cfg)
+{
+	cfg->active_timeout_ns = S(30);
+	cfg->idle_timeout_ns = 0;
+}
+
 static void capped(struct nfm_meter_config *cfg)
 {
 	short_active(cfg);
@@ -177,6 +183,37 @@ NFM_TEST(fresh_syn_or_idle_gap_decide_afresh)
 	}
 }
 
+/* Without an idle timeout (the cic profiles) the memory of a cut lasts an active timeout
+ * after the flow's last packet (20 s + 30 s): a packet of the key until then continues
+ * the flow, a later one starts afresh, whether it finds the memory (49 s, 51 s) or the
+ * clock had already passed it (the other conversation at 51 s, then the key at 52 s). */
+NFM_TEST(without_idle_timeout_the_memory_lasts_an_active_timeout)
+{
+	struct collected c;
+	const int U = NFM_IPPROTO_UDP;
+	for (int late = 0; late < 3; late++) {
+		struct nfm_meter *m = meter(&c, no_idle);
+		struct nfm_packet p[] = {
+			pkt(0, U, 1, 0, 0), pkt(S(20), U, 0, 0, 0),
+			pkt(S(40), U, 1, 0, 7), /* moves the clock: the cut */
+			pkt(late == 2 ? S(51) : S(40), U, 1, 0, 7),
+			pkt(S(late == 0 ? 49 : late == 1 ? 51 : 52), U, 0, 0, 0),
+		};
+		feed(m, p, sizeof p / sizeof p[0]);
+		nfm_meter_finish(m);
+		CHECK_EQ_U(c.n, 3);
+		CHECK_EQ_U(c.r[0].src_port, 40000);
+		const struct nfm_flow_record *next = NULL;
+		for (size_t i = 1; i < c.n; i++)
+			if (c.r[i].src[1] != 9 && c.r[i].dst[1] != 9)
+				next = &c.r[i];
+		CHECK(next != NULL);
+		if (next)
+			CHECK_EQ_U(next->src_port, (late ? 80 : 40000));
+		nfm_meter_free(m);
+	}
+}
+
 /* Under the flow cap the memory of a cut gives way first: no flow is evicted for it,
  * and the flows held never pass the cap. */
 NFM_TEST(cap_drops_the_memory_not_a_flow)
@@ -207,5 +244,6 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(long_tcp_connection_keeps_its_initiator);
 	RUN(udp_and_one_sided_pieces);
 	RUN(fresh_syn_or_idle_gap_decide_afresh);
+	RUN(without_idle_timeout_the_memory_lasts_an_active_timeout);
 	RUN(cap_drops_the_memory_not_a_flow);
 NFM_TEST_MAIN_END()
