@@ -12,12 +12,6 @@
 
 #define STATE(st) const struct nfm_cic_state *s = (st)
 
-static void v_u64(struct nfm_value *v, uint64_t u)
-{
-	v->type = NFM_V_U64;
-	v->u = u;
-}
-
 static void v_f64(struct nfm_value *v, long double f)
 {
 	v->type = NFM_V_F64;
@@ -64,12 +58,6 @@ static uint64_t npkts(const struct nfm_flow_record *r)
 	return r->pkts[0] + r->pkts[1];
 }
 
-static int has_ports(const struct nfm_flow_record *r)
-{
-	return r->l3 != NFM_L3_ARP && (r->ip_proto == NFM_IPPROTO_TCP || r->ip_proto == NFM_IPPROTO_UDP ||
-				       r->ip_proto == NFM_IPPROTO_SCTP);
-}
-
 /* ---- identity ---- */
 
 static void get_flow_id(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
@@ -85,32 +73,14 @@ static void get_flow_id(const struct nfm_flow_record *r, const void *st, struct 
 		n += len;
 		d[n++] = '-';
 	}
-	n += nfm_fmt_u64(d + n, has_ports(r) ? r->src_port : 0);
+	n += nfm_fmt_u64(d + n, nfm_record_has_ports(r) ? r->src_port : 0);
 	d[n++] = '-';
-	n += nfm_fmt_u64(d + n, has_ports(r) ? r->dst_port : 0);
+	n += nfm_fmt_u64(d + n, nfm_record_has_ports(r) ? r->dst_port : 0);
 	d[n++] = '-';
 	n += nfm_fmt_u64(d + n, r->l3 == NFM_L3_ARP ? 0 : r->ip_proto);
 	d[n] = '\0';
 	v->type = NFM_V_STR;
 	v->s = d;
-}
-
-static void get_src_port(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
-{
-	(void)st;
-	v_u64(v, has_ports(r) ? r->src_port : 0);
-}
-
-static void get_dst_port(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
-{
-	(void)st;
-	v_u64(v, has_ports(r) ? r->dst_port : 0);
-}
-
-static void get_protocol(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
-{
-	(void)st;
-	v_u64(v, r->l3 == NFM_L3_ARP ? 0 : r->ip_proto);
 }
 
 static void get_timestamp(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
@@ -125,7 +95,7 @@ static void get_duration(const struct nfm_flow_record *r, const void *st, struct
 {
 	(void)r;
 	STATE(st);
-	v_u64(v, duration_us(s));
+	nfm_value_u64(v, duration_us(s));
 }
 
 static void get_label(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
@@ -147,8 +117,8 @@ static void len_stat(const struct nfm_flow_record *r, const struct nfm_cic_state
 	uint64_t n = r->pkts[d], sum = r->payload[d];
 	const struct nfm_cic_lens *l = &s->d[d].len;
 	switch (k) {
-	case K_MAX: v_u64(v, n ? l->max : 0); break;
-	case K_MIN: v_u64(v, n ? l->min : 0); break;
+	case K_MAX: nfm_value_u64(v, n ? l->max : 0); break;
+	case K_MIN: nfm_value_u64(v, n ? l->min : 0); break;
 	case K_MEAN: v_f64(v, ratio((long double)sum, (long double)n)); break;
 	default: v_f64(v, stdev(n, sum, nfm_cic_sq_get(&l->sq))); break;
 	}
@@ -168,8 +138,8 @@ static void all_len_stat(const struct nfm_flow_record *r, const struct nfm_cic_s
 				mx = s->d[d].len.max;
 		}
 	switch (k) {
-	case K_MAX: v_u64(v, mx); break;
-	case K_MIN: v_u64(v, n ? mn : 0); break;
+	case K_MAX: nfm_value_u64(v, mx); break;
+	case K_MIN: nfm_value_u64(v, n ? mn : 0); break;
 	case K_MEAN: v_f64(v, ratio((long double)sum, (long double)n)); break;
 	case K_VAR: v_f64(v, variance(n, sum, sq)); break;
 	default: v_f64(v, stdev(n, sum, sq)); break;
@@ -189,9 +159,9 @@ static void iat_stat(const struct nfm_flow_record *r, const struct nfm_cic_state
 	if (n)
 		sum = d < 0 ? s->last - s->first : s->d[d].last - s->d[d].first;
 	switch (k) {
-	case K_TOTAL: v_u64(v, sum); break;
-	case K_MAX: v_u64(v, n ? g->max : 0); break;
-	case K_MIN: v_u64(v, n ? g->min : 0); break;
+	case K_TOTAL: nfm_value_u64(v, sum); break;
+	case K_MAX: nfm_value_u64(v, n ? g->max : 0); break;
+	case K_MIN: nfm_value_u64(v, n ? g->min : 0); break;
 	case K_MEAN: v_f64(v, ratio((long double)sum, (long double)n)); break;
 	default: v_f64(v, stdev(n, sum, nfm_cic_sq_get(&g->sq))); break;
 	}
@@ -202,8 +172,8 @@ static void iat_stat(const struct nfm_flow_record *r, const struct nfm_cic_state
 static void period_stat(const struct nfm_cic_stat *p, enum stat_kind k, struct nfm_value *v)
 {
 	switch (k) {
-	case K_MAX: v_u64(v, p->n ? p->s.max : 0); break;
-	case K_MIN: v_u64(v, p->n ? p->s.min : 0); break;
+	case K_MAX: nfm_value_u64(v, p->n ? p->s.max : 0); break;
+	case K_MIN: nfm_value_u64(v, p->n ? p->s.min : 0); break;
 	case K_MEAN: v_f64(v, ratio((long double)p->sum, (long double)p->n)); break;
 	default: v_f64(v, stdev(p->n, p->sum, nfm_cic_sq_get(&p->s.sq))); break;
 	}
@@ -257,7 +227,7 @@ PERIOD(get_idle_max, idle, K_MAX)
 PERIOD(get_idle_min, idle, K_MIN)
 
 /* A per-direction integer of the state. */
-#define DIR_U(name, dir, expr) GET(name) { (void)r; STATE(st); const struct nfm_cic_dir *dd = &s->d[dir]; v_u64(v, (expr)); }
+#define DIR_U(name, dir, expr) GET(name) { (void)r; STATE(st); const struct nfm_cic_dir *dd = &s->d[dir]; nfm_value_u64(v, (expr)); }
 DIR_U(get_fwd_psh, NFM_FWD, dd->psh)
 DIR_U(get_bwd_psh, NFM_BWD, dd->psh)
 DIR_U(get_fwd_urg, NFM_FWD, dd->urg)
@@ -274,7 +244,7 @@ DIR_U(get_fwd_data, NFM_FWD, dd->data_pkts)
 DIR_U(get_bwd_data, NFM_BWD, dd->data_pkts)
 
 /* Flow-wide flag counts the engine does not keep. */
-#define FLOW_U(name, expr) GET(name) { (void)r; STATE(st); v_u64(v, (expr)); }
+#define FLOW_U(name, expr) GET(name) { (void)r; STATE(st); nfm_value_u64(v, (expr)); }
 FLOW_U(get_psh, (uint64_t)s->d[0].psh + s->d[1].psh)
 FLOW_U(get_urg, (uint64_t)s->d[0].urg + s->d[1].urg)
 FLOW_U(get_cwr, s->cwr)
@@ -333,9 +303,9 @@ GET(get_icmp_code)
 
 const struct nfm_field nfm_cic_fields[] = {
 	{ "cic_flow_id", NFM_V_STR, 0, 0, "", "`SrcIP-DstIP-SrcPort-DstPort-Protocol` in forward (initiator first) order, with the port and protocol numbers of `cic_src_port`, `cic_dst_port` and `cic_protocol`.", get_flow_id },
-	{ "cic_src_port", U, 0, 0, "", "Initiator's TCP, UDP or SCTP port; 0 for every other protocol (ICMP included).", get_src_port },
-	{ "cic_dst_port", U, 0, 0, "", "Responder's TCP, UDP or SCTP port; 0 for every other protocol.", get_dst_port },
-	{ "cic_protocol", U, 0, 0, "", "IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP, ...); 0 for ARP.", get_protocol },
+	{ "cic_src_port", U, 0, 0, "", "Initiator's TCP, UDP or SCTP port; 0 for every other protocol (ICMP included).", nfm_get_peer_src_port },
+	{ "cic_dst_port", U, 0, 0, "", "Responder's TCP, UDP or SCTP port; 0 for every other protocol.", nfm_get_peer_dst_port },
+	{ "cic_protocol", U, 0, 0, "", "IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP, ...); 0 for ARP.", nfm_get_peer_protocol },
 	{ "cic_timestamp", NFM_V_TIME, 0, 0, "UTC", "Time of the flow's first packet, to the microsecond.", get_timestamp },
 	{ "cic_flow_duration", U, 0, 0, "µs", "Newest packet time of the flow minus its first packet's time; 0 for one packet.", get_duration },
 	{ "cic_fwd_pkt_len_max", U, 0, 0, "bytes", "Largest payload of a forward packet; 0 without forward packets. " PL ".", get_fwd_len_max },

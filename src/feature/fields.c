@@ -23,18 +23,6 @@ static void v_null(struct nfm_value *v)
 	v->s = NULL;
 }
 
-static void v_u64(struct nfm_value *v, uint64_t u)
-{
-	v->type = NFM_V_U64;
-	v->u = u;
-}
-
-static void v_f64(struct nfm_value *v, double f)
-{
-	v->type = NFM_V_F64;
-	v->f = isfinite(f) ? f : 0.0;
-}
-
 static void v_bool(struct nfm_value *v, bool b)
 {
 	v->type = NFM_V_BOOL;
@@ -240,7 +228,7 @@ static void get_src_port(const struct nfm_flow_record *r, const void *state NFM_
 	if (r->l3 == NFM_L3_ARP)
 		v_null(v);
 	else
-		v_u64(v, r->src_port);
+		nfm_value_u64(v, r->src_port);
 }
 
 static void get_dst_port(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
@@ -248,7 +236,7 @@ static void get_dst_port(const struct nfm_flow_record *r, const void *state NFM_
 	if (r->l3 == NFM_L3_ARP)
 		v_null(v);
 	else
-		v_u64(v, r->dst_port);
+		nfm_value_u64(v, r->dst_port);
 }
 
 static void get_protocol(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
@@ -256,6 +244,27 @@ static void get_protocol(const struct nfm_flow_record *r, const void *state NFM_
 	v->type = NFM_V_PROTO;
 	v->l3 = r->l3;
 	v->u = r->ip_proto;
+}
+
+bool nfm_record_has_ports(const struct nfm_flow_record *r)
+{
+	return r->l3 != NFM_L3_ARP && (r->ip_proto == NFM_IPPROTO_TCP || r->ip_proto == NFM_IPPROTO_UDP ||
+				       r->ip_proto == NFM_IPPROTO_SCTP);
+}
+
+void nfm_get_peer_src_port(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
+{
+	nfm_value_u64(v, nfm_record_has_ports(r) ? r->src_port : 0);
+}
+
+void nfm_get_peer_dst_port(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
+{
+	nfm_value_u64(v, nfm_record_has_ports(r) ? r->dst_port : 0);
+}
+
+void nfm_get_peer_protocol(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
+{
+	nfm_value_u64(v, r->l3 == NFM_L3_ARP ? 0 : r->ip_proto);
 }
 
 static void get_start_time(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
@@ -270,22 +279,22 @@ static void get_end_time(const struct nfm_flow_record *r, const void *state NFM_
 
 static void get_duration(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_f64(v, duration_s(r));
+	nfm_value_f64(v, duration_s(r));
 }
 
 static void get_total_packets(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, total_pkts(r));
+	nfm_value_u64(v, total_pkts(r));
 }
 
 static void get_fwd_packets(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, r->pkts[NFM_FWD]);
+	nfm_value_u64(v, r->pkts[NFM_FWD]);
 }
 
 static void get_bwd_packets(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, r->pkts[NFM_BWD]);
+	nfm_value_u64(v, r->pkts[NFM_BWD]);
 }
 
 static void get_is_bidir(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
@@ -298,78 +307,78 @@ static void get_fb_ratio(const struct nfm_flow_record *r, const void *state NFM_
 	if (r->pkts[NFM_BWD] == 0)
 		v_null(v);
 	else
-		v_f64(v, safe_div((double)r->pkts[NFM_FWD], (double)r->pkts[NFM_BWD]));
+		nfm_value_f64(v, safe_div((double)r->pkts[NFM_FWD], (double)r->pkts[NFM_BWD]));
 }
 
 static void get_total_bytes(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, total_bytes(r));
+	nfm_value_u64(v, total_bytes(r));
 }
 
 static void get_fwd_bytes(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, r->bytes[NFM_FWD]);
+	nfm_value_u64(v, r->bytes[NFM_FWD]);
 }
 
 static void get_bwd_bytes(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, r->bytes[NFM_BWD]);
+	nfm_value_u64(v, r->bytes[NFM_BWD]);
 }
 
 static void get_total_payload(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, r->payload[0] + r->payload[1]);
+	nfm_value_u64(v, r->payload[0] + r->payload[1]);
 }
 
 static void get_fwd_payload(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, r->payload[NFM_FWD]);
+	nfm_value_u64(v, r->payload[NFM_FWD]);
 }
 
 static void get_bwd_payload(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, r->payload[NFM_BWD]);
+	nfm_value_u64(v, r->payload[NFM_BWD]);
 }
 
 static void get_pps(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_f64(v, safe_div((double)total_pkts(r), duration_s(r)));
+	nfm_value_f64(v, safe_div((double)total_pkts(r), duration_s(r)));
 }
 
 static void get_bps(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_f64(v, safe_div((double)total_bytes(r), duration_s(r)));
+	nfm_value_f64(v, safe_div((double)total_bytes(r), duration_s(r)));
 }
 
 static void get_min_size(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, total_pkts(r) ? r->min_len : 0);
+	nfm_value_u64(v, total_pkts(r) ? r->min_len : 0);
 }
 
 static void get_max_size(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, total_pkts(r) ? r->max_len : 0);
+	nfm_value_u64(v, total_pkts(r) ? r->max_len : 0);
 }
 
 static void get_avg_size(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_f64(v, safe_div((double)total_bytes(r), (double)total_pkts(r)));
+	nfm_value_f64(v, safe_div((double)total_bytes(r), (double)total_pkts(r)));
 }
 
 static void get_avg_iat(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	uint64_t n = total_pkts(r);
-	v_f64(v, n < 2 ? 0.0 : safe_div((double)r->iat_sum_ns, (double)(n - 1)) / 1e6);
+	nfm_value_f64(v, n < 2 ? 0.0 : safe_div((double)r->iat_sum_ns, (double)(n - 1)) / 1e6);
 }
 
 static void get_min_iat(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_f64(v, total_pkts(r) < 2 ? 0.0 : (double)r->iat_min_ns / 1e6);
+	nfm_value_f64(v, total_pkts(r) < 2 ? 0.0 : (double)r->iat_min_ns / 1e6);
 }
 
 static void get_max_iat(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_f64(v, total_pkts(r) < 2 ? 0.0 : (double)r->iat_max_ns / 1e6);
+	nfm_value_f64(v, total_pkts(r) < 2 ? 0.0 : (double)r->iat_max_ns / 1e6);
 }
 
 static void get_tcp_flags(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
@@ -400,22 +409,22 @@ static size_t put_tcp_flags(char *d, unsigned flags)
 
 static void get_syn(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, is_tcp(r) ? r->syn_count : 0);
+	nfm_value_u64(v, is_tcp(r) ? r->syn_count : 0);
 }
 
 static void get_fin(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, is_tcp(r) ? r->fin_count : 0);
+	nfm_value_u64(v, is_tcp(r) ? r->fin_count : 0);
 }
 
 static void get_rst(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, is_tcp(r) ? r->rst_count : 0);
+	nfm_value_u64(v, is_tcp(r) ? r->rst_count : 0);
 }
 
 static void get_ack(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, is_tcp(r) ? r->ack_count : 0);
+	nfm_value_u64(v, is_tcp(r) ? r->ack_count : 0);
 }
 
 static void get_conn_state(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
@@ -433,13 +442,13 @@ static void get_source_file(const struct nfm_flow_record *r, const void *state N
 
 static void get_ip_version(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
-	v_u64(v, r->l3 == NFM_L3_IPV4 ? 4 : r->l3 == NFM_L3_IPV6 ? 6 : 0);
+	nfm_value_u64(v, r->l3 == NFM_L3_IPV4 ? 4 : r->l3 == NFM_L3_IPV6 ? 6 : 0);
 }
 
 static void get_vlan_id(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
 {
 	if (r->has_vlan)
-		v_u64(v, r->vlan_id);
+		nfm_value_u64(v, r->vlan_id);
 	else
 		v_null(v);
 }

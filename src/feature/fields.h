@@ -8,6 +8,7 @@
 #ifndef NFM_FEATURE_FIELDS_H
 #define NFM_FEATURE_FIELDS_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,6 +73,29 @@ struct nfm_field {
 	/* state: the module's per-flow state for a module's field; NULL for the engine's. */
 	void (*get)(const struct nfm_flow_record *r, const void *state, struct nfm_value *out);
 };
+
+/* Typed values for the field tables' getters; a decimal that is not finite is written
+ * as 0 (no NaN or Infinity in any output). */
+static inline void nfm_value_u64(struct nfm_value *v, uint64_t u)
+{
+	v->type = NFM_V_U64;
+	v->u = u;
+}
+
+static inline void nfm_value_f64(struct nfm_value *v, double f)
+{
+	v->type = NFM_V_F64;
+	v->f = isfinite(f) ? f : 0.0;
+}
+
+/* Whether the flow's key has ports (TCP, UDP, SCTP). */
+bool nfm_record_has_ports(const struct nfm_flow_record *r);
+
+/* Getters of the identity as the peers' profiles write it (cic, nfstream): ports 0 for
+ * a protocol without ports, protocol 0 for ARP. */
+void nfm_get_peer_src_port(const struct nfm_flow_record *r, const void *state, struct nfm_value *v);
+void nfm_get_peer_dst_port(const struct nfm_flow_record *r, const void *state, struct nfm_value *v);
+void nfm_get_peer_protocol(const struct nfm_flow_record *r, const void *state, struct nfm_value *v);
 
 struct nfm_layout;
 

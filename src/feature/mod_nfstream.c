@@ -182,40 +182,28 @@ static uint64_t piat_n(const struct nfm_flow_record *r, int d)
 
 /* ---- accessors ---- */
 
-static void v_u64(struct nfm_value *v, uint64_t u)
-{
-	v->type = NFM_V_U64;
-	v->u = u;
-}
-
-static void v_f64(struct nfm_value *v, double f)
-{
-	v->type = NFM_V_F64;
-	v->f = isfinite(f) ? f : 0.0;
-}
-
 static void nfs_value(const struct nfm_flow_record *r, const struct nfs_state *s, int d,
 		      int what, struct nfm_value *v)
 {
 	const struct piat *pi = piat_of(s, d);
 	uint64_t gaps = piat_n(r, d);
 	switch (what) {
-	case 0: v_u64(v, first_ms(s, d)); break;
-	case 1: v_u64(v, last_ms(s, d)); break;
-	case 2: v_u64(v, duration_ms(s, d)); break;
-	case 3: v_u64(v, packets(r, d)); break;
-	case 4: v_u64(v, bytes(r, d)); break;
-	case 5: v_u64(v, ps_min(s, d)); break;
-	case 6: v_f64(v, nfm_moment_mean(bytes(r, d), packets(r, d))); break;
-	case 7: v_f64(v, nfm_moment_sample_std(packets(r, d), bytes(r, d), ps_sq(s, d))); break;
-	case 8: v_u64(v, ps_max(s, d)); break;
-	case 9: v_u64(v, gaps ? pi->min : 0); break;
-	case 10: v_f64(v, nfm_moment_mean(duration_ms(s, d), gaps)); break;
-	case 11: v_f64(v, nfm_moment_sample_std(gaps, duration_ms(s, d), nfm_sumsq_get(&pi->sq))); break;
-	case 12: v_u64(v, gaps ? pi->max : 0); break;
+	case 0: nfm_value_u64(v, first_ms(s, d)); break;
+	case 1: nfm_value_u64(v, last_ms(s, d)); break;
+	case 2: nfm_value_u64(v, duration_ms(s, d)); break;
+	case 3: nfm_value_u64(v, packets(r, d)); break;
+	case 4: nfm_value_u64(v, bytes(r, d)); break;
+	case 5: nfm_value_u64(v, ps_min(s, d)); break;
+	case 6: nfm_value_f64(v, nfm_moment_mean(bytes(r, d), packets(r, d))); break;
+	case 7: nfm_value_f64(v, nfm_moment_sample_std(packets(r, d), bytes(r, d), ps_sq(s, d))); break;
+	case 8: nfm_value_u64(v, ps_max(s, d)); break;
+	case 9: nfm_value_u64(v, gaps ? pi->min : 0); break;
+	case 10: nfm_value_f64(v, nfm_moment_mean(duration_ms(s, d), gaps)); break;
+	case 11: nfm_value_f64(v, nfm_moment_sample_std(gaps, duration_ms(s, d), nfm_sumsq_get(&pi->sq))); break;
+	case 12: nfm_value_u64(v, gaps ? pi->max : 0); break;
 	default: { /* 13 + i: packets with the flag of NFStream's i-th flag column */
 		int b = flag_bit[what - 13];
-		v_u64(v, d == BI ? s->d[0].flags[b] + s->d[1].flags[b] : s->d[d].flags[b]);
+		nfm_value_u64(v, d == BI ? s->d[0].flags[b] + s->d[1].flags[b] : s->d[d].flags[b]);
 		break;
 	}
 	}
@@ -242,7 +230,7 @@ ACC_DIR(dst2src, NFM_BWD)
 static void get_id(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
 {
 	(void)st;
-	v_u64(v, r->seq ? r->seq - 1 : 0);
+	nfm_value_u64(v, r->seq ? r->seq - 1 : 0);
 }
 
 /* 0 idle (also end of input and eviction), 1 active (also a time slice's end), -1 a TCP
@@ -261,34 +249,10 @@ static void get_expiration(const struct nfm_flow_record *r, const void *st, stru
 	}
 }
 
-static int has_ports(const struct nfm_flow_record *r)
-{
-	return r->l3 != NFM_L3_ARP && (r->ip_proto == NFM_IPPROTO_TCP || r->ip_proto == NFM_IPPROTO_UDP ||
-				       r->ip_proto == NFM_IPPROTO_SCTP);
-}
-
-static void get_src_port(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
-{
-	(void)st;
-	v_u64(v, has_ports(r) ? r->src_port : 0);
-}
-
-static void get_dst_port(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
-{
-	(void)st;
-	v_u64(v, has_ports(r) ? r->dst_port : 0);
-}
-
-static void get_protocol(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
-{
-	(void)st;
-	v_u64(v, r->l3 == NFM_L3_ARP ? 0 : r->ip_proto);
-}
-
 static void get_vlan(const struct nfm_flow_record *r, const void *st, struct nfm_value *v)
 {
 	(void)st;
-	v_u64(v, r->has_vlan ? r->vlan_id : 0);
+	nfm_value_u64(v, r->has_vlan ? r->vlan_id : 0);
 }
 
 /* nDPI's tunnel numbers where it has the kind (1 GTP, 4 L2TP, 5 VXLAN), ours from 16. */
@@ -302,7 +266,7 @@ static void get_tunnel(const struct nfm_flow_record *r, const void *st, struct n
 		[NFM_TUNNEL_MPLS_UDP] = 21,
 	};
 	const struct nfs_state *s = st;
-	v_u64(v, s->tunnel < NFM_TUNNEL_TYPE_COUNT ? ids[s->tunnel] : 0);
+	nfm_value_u64(v, s->tunnel < NFM_TUNNEL_TYPE_COUNT ? ids[s->tunnel] : 0);
 }
 
 /* ---- the fields ---- */
@@ -345,9 +309,9 @@ static void get_tunnel(const struct nfm_flow_record *r, const void *st, struct n
 static const struct nfm_field nfs_fields[] = {
 	{ "nfstream_id", U, 0, 0, "", "Identifies the flow within its input: the position (from 0) of the flow's first packet among the input's frames. Unique and increasing with the flow's start, but not consecutive (NFStream numbers the flows it writes 0, 1, 2, ...).", get_id },
 	{ "expiration_id", NFM_V_I64, 0, 0, "", "Why the flow ended, in NFStream's numbers: 0 idle timeout (also the end of the input, and a flow written early at the memory cap), 1 active timeout (also the end of a --slice), -1 TCP close, reset or port reuse (NFStream's custom expiration, which its FIN/RST plugins set).", get_expiration },
-	{ "nfstream_src_port", U, 0, 0, "", "Initiator's TCP, UDP or SCTP port; 0 for every other protocol, ICMP included (the flow is still keyed on ICMP identifiers, types and codes as in flows.md).", get_src_port },
-	{ "nfstream_dst_port", U, 0, 0, "", "Responder's TCP, UDP or SCTP port; 0 for every other protocol.", get_dst_port },
-	{ "nfstream_protocol", U, 0, 0, "", "IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...); 0 for ARP.", get_protocol },
+	{ "nfstream_src_port", U, 0, 0, "", "Initiator's TCP, UDP or SCTP port; 0 for every other protocol, ICMP included (the flow is still keyed on ICMP identifiers, types and codes as in flows.md).", nfm_get_peer_src_port },
+	{ "nfstream_dst_port", U, 0, 0, "", "Responder's TCP, UDP or SCTP port; 0 for every other protocol.", nfm_get_peer_dst_port },
+	{ "nfstream_protocol", U, 0, 0, "", "IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...); 0 for ARP.", nfm_get_peer_protocol },
 	{ "nfstream_vlan_id", U, 0, 0, "", "Outermost 802.1Q/802.1ad VLAN id; 0 when the flow is not tagged.", get_vlan },
 	{ "nfstream_tunnel_id", U, 0, 0, "", "Outermost tunnel of the flow's first packet: 0 none; nDPI's numbers 1 GTP-U, 4 L2TP, 5 VXLAN; then ours: 16 GRE, 17 ERSPAN, 18 IP in IP, 19 Geneve, 20 Teredo, 21 MPLS in UDP.", get_tunnel },
 	FIELDS_TIMES(bidirectional, T_BI),
