@@ -41,8 +41,8 @@
  * unusual; callers that must survive it can use the read() path (NFM_SOURCE_NO_MMAP).
  * Likewise bytes appended after the file was opened are not read (the read() path may
  * or may not see them, depending on timing). */
-#define MAP_STEP ((size_t)8 << 20)
-#define MAP_DROP ((size_t)8 << 20)
+#define MAP_STEP ((size_t)4 << 20)
+#define MAP_DROP ((size_t)2 << 20)
 #define MAP_MAX_32 ((uint64_t)1 << 30)
 
 static const char *comp_name(enum nfm_compression c)

@@ -82,7 +82,7 @@ static const struct opt options[] = {
 	  "nexusflowmeter capture.pcap flows.csv --stream",
 	  .kind = K_FLAG },
 	{ O_CHUNK, "chunk-size", NULL, "MB",
-	  "Memory budget for active flow state, in MiB (default 1024): the cap of --max-active-flows is this budget divided by the bytes one active flow of the run takes (its flow-table entry with the state of the profile's feature modules and its share of the index: 280 for nexus; --list-profiles shows each profile's; the report states the figure and the cap). When the cap is reached the flow idle for the longest in its worker's shard is written early (end_reason evicted) and counted in the report.",
+	  "Memory budget for active flow state, in MiB (default 1024): the cap of --max-active-flows is this budget divided by the bytes one active flow of the run takes (its flow-table entry with the state of the profile's feature modules and its share of the index: 272 for nexus; --list-profiles shows each profile's; the report states the figure and the cap). When the cap is reached the flow idle for the longest in its worker's shard is written early (end_reason evicted) and counted in the report.",
 	  "nexusflowmeter capture.pcap flows.csv --chunk-size 512",
 	  .kind = K_UINT, .lo = 1, .hi = 4194304 },
 	{ O_FLOW_TIMEOUT, "flow-timeout", NULL, "SECONDS",

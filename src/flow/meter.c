@@ -188,9 +188,9 @@ static void flow_record(const struct nfm_meter *m, struct nfm_flow *f, struct nf
 	r->iat_sum_ns = st->iat_sum_ns;
 	r->iat_min_ns = st->iat_min_ns;
 	r->iat_max_ns = st->iat_max_ns;
-	r->tcp_flags = st->tcp_flags;
+	r->tcp_flags = f->tcp_flags;
 	r->conn_state = f->conn_state;
-	r->tcp_progress = st->tcp_progress;
+	r->tcp_progress = f->tcp_progress;
 	r->syn_count = st->syn_count;
 	r->fin_count = st->fin_count;
 	r->rst_count = st->rst_count;
@@ -574,7 +574,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 			if (expire(m, f, NFM_END_TCP_CLOSE))
 				return m->stop_rc;
 			f = NULL;
-		} else if (f->st.tcp_progress & NFM_TCP_P_HS_DONE) {
+		} else if (f->tcp_progress & NFM_TCP_P_HS_DONE) {
 			if (expire(m, f, NFM_END_TCP_REUSE))
 				return m->stop_rc;
 			f = NULL;

@@ -1,7 +1,7 @@
 /* The metering pipeline (see pipeline.h): reader (the caller) -> workers -> writer.
  * A ring of batch slots carries frames forward; synchronisation is per batch and per
  * chunk of rows (one mutex and one condition variable), never per packet. Nothing is
- * allocated per packet: slot arrays are sized once, buffers only grow.
+ * allocated per packet: slot arrays are sized once, buffers grow (and give a burst back).
  *
  * A slot goes FREE -> FILLED (reader: frames dealt to workers) -> METERED (workers: the
  * flows that ended in the batch copied out, with their modules' state) -> DONE (rows
@@ -25,8 +25,7 @@
 #define SLOTS 8u
 #define DRAIN_SPAN BATCH /* first packets per drain batch: at most as many rows as a batch */
 #define CHUNK 64u         /* rows encoded per claim */
-/* Buffers a burst of ended flows grew (a slice's cut) are given back past these sizes,
- * so that the slots do not each keep one. */
+/* Past these sizes, what a burst of ended flows (a slice's cut) grew is given back. */
 #define KEEP_RECS_BYTES (4u << 20)
 #define KEEP_CHUNKS 64u
 

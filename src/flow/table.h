@@ -40,9 +40,6 @@ struct nfm_flow_stats {
 	uint32_t min_len, max_len;
 	uint32_t syn_count, fin_count, rst_count, ack_count;
 	uint32_t fin_seq[2];       /* sequence number of each side's FIN (flow/tcp_state.c) */
-	uint8_t tcp_flags;         /* OR of all flags seen */
-	uint8_t tcp_progress;      /* handshake/teardown bits (flow/tcp_state.c) */
-	uint8_t pad[6];
 };
 
 /* What is set once when a flow starts and read only when it is written (the tunnel
@@ -57,13 +54,13 @@ enum nfm_flow_finished {
 	NFM_FLOW_CLOSED = 1,    /* TCP close or reset seen: on the linger list */
 	/* Not a flow: the entry keeps the key and orientation (fwd_is_a) of a flow its
 	 * active timeout ended, so that the next flow of the key, which continues it, keeps
-	 * its initiator (flow/meter.c). No counters, no module state; on the idle list at
-	 * the ended flow's place, so the idle timeout drops it. */
+	 * its initiator (flow/meter.c). No counters, no module state; born_time holds its
+	 * deadline, and it stays on the idle list at the ended flow's place. */
 	NFM_FLOW_CONTINUED = 2,
 };
 
 /* One tracked flow: the key, timers, list links and counters that packets touch come
- * first (the hot part, 240 bytes), then the cold part, then the
+ * first (the hot part, 232 bytes), then the cold part, then the
  * feature modules' states (flow/module.h) at the table's module offset. The flow's
  * identity (addresses, ports, protocol, VLAN) is the key itself: fwd_is_a says which
  * endpoint is the initiator. The list links are indices (NFM_FLOW_NONE terminates). */
@@ -80,7 +77,9 @@ struct nfm_flow {
 	uint8_t finished;       /* enum nfm_flow_finished */
 	uint8_t end_reason;     /* enum nfm_end_reason (set by a TCP close/reset, or at expiry) */
 	uint8_t conn_state;     /* enum nfm_conn_state, set at expiry */
-	struct nfm_flow_stats st;
+	uint8_t tcp_flags;      /* OR of all flags seen */
+	uint8_t tcp_progress;   /* handshake/teardown bits (flow/tcp_state.c) */
+	struct nfm_flow_stats st; /* (the TCP bytes above fill what would be its padding) */
 	struct nfm_flow_cold cold;
 };
 

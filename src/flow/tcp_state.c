@@ -6,13 +6,13 @@ void nfm_tcp_update(struct nfm_flow *f, const struct nfm_packet *p, int dir)
 {
 	struct nfm_flow_stats *r = &f->st;
 	uint8_t fl = p->tcp_flags;
-	r->tcp_flags |= fl;
+	f->tcp_flags |= fl;
 	r->syn_count += (fl & NFM_TCP_SYN) != 0;
 	r->fin_count += (fl & NFM_TCP_FIN) != 0;
 	r->rst_count += (fl & NFM_TCP_RST) != 0;
 	r->ack_count += (fl & NFM_TCP_ACK) != 0;
 
-	unsigned prog = r->tcp_progress;
+	unsigned prog = f->tcp_progress;
 	if ((fl & (NFM_TCP_SYN | NFM_TCP_ACK)) == NFM_TCP_SYN)
 		prog |= NFM_TCP_P_SYN;
 	else if ((fl & (NFM_TCP_SYN | NFM_TCP_ACK)) == (NFM_TCP_SYN | NFM_TCP_ACK))
@@ -30,7 +30,7 @@ void nfm_tcp_update(struct nfm_flow *f, const struct nfm_packet *p, int dir)
 		if ((prog & other_fin) && (int32_t)(p->tcp_ack - r->fin_seq[other]) >= 0)
 			prog |= other == NFM_FWD ? NFM_TCP_P_FINACK_F : NFM_TCP_P_FINACK_B;
 	}
-	r->tcp_progress = (uint8_t)prog;
+	f->tcp_progress = (uint8_t)prog;
 
 	if (f->finished)
 		return;
@@ -47,7 +47,7 @@ void nfm_tcp_update(struct nfm_flow *f, const struct nfm_packet *p, int dir)
 
 uint8_t nfm_tcp_final_state(const struct nfm_flow *f)
 {
-	unsigned p = f->st.tcp_progress;
+	unsigned p = f->tcp_progress;
 	if (f->st.rst_count)
 		return (p & NFM_TCP_P_SYN) && !(p & (NFM_TCP_P_SYNACK | NFM_TCP_P_HS_DONE))
 			       ? NFM_CONN_REJECTED : NFM_CONN_RESET;
