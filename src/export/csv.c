@@ -140,10 +140,7 @@ static int csv_encode(const void *state, const struct nfm_flow_record *rec, stru
 static int csv_write(void *state, const uint8_t *row, size_t len, struct nfm_error *err)
 {
 	struct csv_state *st = state;
-	if (fwrite(row, 1, len, st->fp) != len)
-		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->out->path,
-				     strerror(errno ? errno : EIO));
-	return 0;
+	return nfm_outfile_write(st->out, row, len, err);
 }
 
 static int csv_open(void **state, const struct nfm_export_dest *dest,

@@ -30,7 +30,9 @@ struct nfm_netflow_opts;
 
 /* Where an exporter writes. */
 struct nfm_export_dest {
-	const char *path;          /* a file, "-" (standard output), /dev/stderr, ... */
+	const char *path;          /* a file, "-" (standard output), /dev/stderr, ...; valid
+				    * during open only: an exporter that names its output later
+				    * uses its output file's path or a copy */
 	struct nfm_outset *set;    /* files are created in it */
 	uint64_t max_rows;         /* 0: all; else the exporter keeps the first max_rows */
 	bool encode_only;          /* no file: the exporter only encodes rows (for outputs

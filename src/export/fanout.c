@@ -43,7 +43,6 @@ struct output {
 					       * files, [0] only encodes */
 	bool slice_files;                     /* one file per slice */
 	struct nfm_exporter *cur;             /* the current slice's file */
-	char *cur_path;                       /* its name (alive as long as cur) */
 	struct nfm_export_counts closed;      /* counts of the slice files closed */
 };
 
@@ -276,8 +275,7 @@ static int begin_slice(struct nfm_fanout *fo, uint64_t start, struct nfm_error *
 						.layout = o->spec.layout, .netflow = o->spec.netflow };
 		if (rc == 0)
 			rc = nfm_exporter_open(&o->cur, o->spec.ops, &dest, o->spec.cols, err);
-		free(o->cur_path);
-		o->cur_path = path;
+		free(path);
 		free(dir);
 		if (rc)
 			return rc;
@@ -398,7 +396,6 @@ void nfm_fanout_free(struct nfm_fanout *fo)
 		for (int k = 0; k < NFM_SPLIT_N; k++)
 			nfm_exporter_abort(fo->out[i].ex[k]);
 		nfm_exporter_abort(fo->out[i].cur);
-		free(fo->out[i].cur_path);
 	}
 	free(fo);
 }

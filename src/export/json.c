@@ -100,10 +100,7 @@ static int json_encode(const void *state, const struct nfm_flow_record *rec, str
 
 static int put(struct json_state *st, const void *p, size_t n, struct nfm_error *err)
 {
-	if (fwrite(p, 1, n, st->fp) != n)
-		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->out->path,
-				     strerror(errno ? errno : EIO));
-	return 0;
+	return nfm_outfile_write(st->out, p, n, err);
 }
 
 static int json_write(void *state, const uint8_t *row, size_t len, struct nfm_error *err)

@@ -179,10 +179,9 @@ size_t nfm_nfcapd_encode(const struct nfm_nf_record *r, uint8_t *dst)
 
 static int put(struct nfm_nfcapd_file *f, const void *p, size_t n, struct nfm_error *err)
 {
-	errno = 0;
-	if (fwrite(p, 1, n, f->fp) != n)
-		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", f->out->path,
-				     strerror(errno ? errno : EIO));
+	int rc = nfm_outfile_write(f->out, p, n, err);
+	if (rc)
+		return rc;
 	f->offset += n;
 	return 0;
 }

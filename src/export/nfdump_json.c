@@ -18,13 +18,13 @@
 #include "export/exporter_impl.h"
 #include "feature/netflow.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "decode/decode.h"
+#include "util/fmt.h"
 
 struct rec_head {
 	uint64_t bytes, packets, first_ms;
@@ -40,7 +40,8 @@ struct held {
 struct nfd_state {
 	struct nfm_outfile *out;
 	FILE *fp;
-	const char *path;
+	const char *path;         /* for messages: the file's, or name_copy without a file */
+	char *name_copy;
 	size_t nf_off;            /* the netflow module's state in a record */
 	bool localtime, dict;
 	enum nfm_nf_sort sort;
@@ -72,10 +73,10 @@ static char *tcp_flags_text(char *d, uint8_t f)
 	return d;
 }
 
-static const char *addr_text(uint8_t l3, const uint8_t *a, char *buf, size_t cap)
+/* buf: room for an IPv6 text (at most 45 bytes). */
+static const char *addr_text(uint8_t l3, const uint8_t *a, char *buf)
 {
-	if (!inet_ntop(l3 == NFM_L3_IPV6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)cap))
-		buf[0] = '\0';
+	buf[l3 == NFM_L3_IPV6 ? nfm_fmt_ipv6(buf, a) : nfm_fmt_ipv4(buf, a)] = '\0';
 	return buf;
 }
 
@@ -102,15 +103,15 @@ static size_t format_record(char *d, const struct nfm_nf_record *r, bool local)
 	const char *fam = r->l3 == NFM_L3_IPV6 ? "6" : "4";
 	n += snprintf(d + n, 1024 - (size_t)n,
 		      "\t\"src_tos\" : %u,\n\t\"src%s_addr\" : \"%s\",\n\t\"dst%s_addr\" : \"%s\",\n",
-		      r->tos, fam, addr_text(r->l3, r->src, a, sizeof a), fam,
-		      addr_text(r->l3, r->dst, b, sizeof b));
+		      r->tos, fam, addr_text(r->l3, r->src, a), fam,
+		      addr_text(r->l3, r->dst, b));
 	if (r->tun_l3) {
 		const char *tf = r->tun_l3 == NFM_L3_IPV6 ? "6" : "4";
 		n += snprintf(d + n, 1024 - (size_t)n,
 			      "\t\"tun proto\" : %u,\n\t\"src%s_tun_ip\" : \"%s\",\n"
 			      "\t\"dst%s_tun_ip\" : \"%s\",\n",
-			      r->tun_proto, tf, addr_text(r->tun_l3, r->tun_src, a, sizeof a), tf,
-			      addr_text(r->tun_l3, r->tun_dst, b, sizeof b));
+			      r->tun_proto, tf, addr_text(r->tun_l3, r->tun_src, a), tf,
+			      addr_text(r->tun_l3, r->tun_dst, b));
 	}
 	n += snprintf(d + n, 1024 - (size_t)n, "\t\"label\" : \"<none>\"\n}");
 	return (size_t)n;
@@ -135,10 +136,7 @@ static int nfd_encode(const void *state, const struct nfm_flow_record *rec, stru
 
 static int put(struct nfd_state *st, const void *p, size_t n, struct nfm_error *err)
 {
-	if (n && fwrite(p, 1, n, st->fp) != n)
-		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", st->path,
-				     strerror(errno ? errno : EIO));
-	return 0;
+	return nfm_outfile_write(st->out, p, n, err);
 }
 
 static int put_record(struct nfd_state *st, const void *text, size_t len, struct nfm_error *err)
@@ -248,18 +246,25 @@ static void nfd_free(struct nfd_state *st)
 		return;
 	nfm_buf_free(&st->held_text);
 	free(st->held);
+	free(st->name_copy);
 	free(st);
 }
 
 static int open_common(void **state, const struct nfm_export_dest *dest, bool dict,
 		       struct nfm_error *err)
 {
+	size_t off = dest->layout ? nfm_layout_offset(dest->layout, &nfm_mod_netflow) : SIZE_MAX;
+	if (off == SIZE_MAX)
+		return nfm_error_set(err, NFM_ERR_INVALID,
+				     "%s: nfdump output needs the netflow module in the run", dest->path);
 	struct nfd_state *st = calloc(1, sizeof *st);
-	if (!st)
+	if (!st || !(st->name_copy = strdup(dest->path))) {
+		free(st);
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
-	st->path = dest->path;
+	}
+	st->path = st->name_copy;
 	st->dict = dict;
-	st->nf_off = dest->layout ? nfm_layout_offset(dest->layout, &nfm_mod_netflow) : SIZE_MAX;
+	st->nf_off = off;
 	if (dest->netflow) {
 		st->localtime = dest->netflow->localtime;
 		st->sort = dest->netflow->sort;
@@ -302,9 +307,7 @@ static int nfd_close(void *state, struct nfm_error *err)
 	struct nfd_state *st = state;
 	int rc = 0;
 	if (st->out) {
-		if (!st->dict)
-			rc = end_array(st, err);
-		else if (st->slices)
+		if (!st->dict || st->slices)
 			rc = end_array(st, err);
 		if (rc == 0)
 			rc = st->dict ? put(st, st->slices ? "\n}\n" : "}\n", st->slices ? 3 : 2, err)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/fmt.h"
 #include "util/zip_writer.h"
 
 /* zlib level 1. Measured on 220,079 flows (34 columns, a 264 MB sheet), whole
@@ -40,7 +41,6 @@
 struct xlsx_state {
 	struct nfm_zip *zip;
 	struct nfm_outfile *out;
-	const char *path;
 	const struct nfm_columns *cols;
 	char (*ref)[4];           /* column letters: "A" .. "XFD" (set up by open) */
 	struct nfm_buf header;    /* the header row's cells (set up by open) */
@@ -79,19 +79,6 @@ static void add(struct xlsx_state *st, const char *s, size_t n)
 }
 
 #define ADD(st, lit) add((st), lit, sizeof lit - 1)
-
-static size_t put_uint(char *d, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		d[i] = tmp[n - 1 - i];
-	return n;
-}
 
 /* ---- text ---- */
 
@@ -265,7 +252,7 @@ static size_t put_days(char *d, uint64_t ns)
 			days++;
 		}
 	}
-	size_t n = put_uint(d, days);
+	size_t n = nfm_fmt_u64(d, days);
 	uint64_t frac = hi * 1000000u + lo;
 	if (frac) {
 		char digits[12];
@@ -320,7 +307,7 @@ static int value_cell(struct nfm_buf *b, const char *ref, const struct nfm_value
 static void put_row(struct xlsx_state *st, const uint8_t *cells, size_t len)
 {
 	char num[12];
-	size_t nl = put_uint(num, st->row);
+	size_t nl = nfm_fmt_u64(num, st->row);
 	ADD(st, "<row r=\"");
 	add(st, num, nl);
 	ADD(st, "\">");
@@ -362,7 +349,7 @@ static void add_str(struct xlsx_state *st, const char *s)
 static void add_num(struct xlsx_state *st, unsigned n)
 {
 	char buf[12];
-	add(st, buf, put_uint(buf, n));
+	add(st, buf, nfm_fmt_u64(buf, n));
 }
 
 static void begin_sheet(struct xlsx_state *st)
@@ -537,7 +524,6 @@ static int xlsx_open(void **state, const struct nfm_export_dest *dest,
 		free(st);
 		return nfm_error_set(err, NFM_ERR_NOMEM, "%s: out of memory", dest->path);
 	}
-	st->path = dest->path;
 	st->cols = cols;
 	int rc = 0;
 	for (size_t i = 0; i < cols->n && rc == 0; i++) {
@@ -564,7 +550,7 @@ static int xlsx_open(void **state, const struct nfm_export_dest *dest,
 		return rc;
 	}
 	struct nfm_zip_options opt = { .level = XLSX_LEVEL };
-	rc = nfm_zip_open(&st->zip, st->out->fp, st->path, &opt, err);
+	rc = nfm_zip_open(&st->zip, st->out->fp, st->out->path, &opt, err);
 	if (rc) {
 		nfm_outfile_discard(st->out);
 		free_state(st);

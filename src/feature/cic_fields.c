@@ -12,10 +12,11 @@
 
 #define STATE(st) const struct nfm_cic_state *s = (st)
 
+/* The long double statistics as a decimal column (one beyond double's range is 0, as
+ * any value that is not finite). */
 static void v_f64(struct nfm_value *v, long double f)
 {
-	v->type = NFM_V_F64;
-	v->f = isfinite(f) ? (double)f : 0.0;
+	nfm_value_f64(v, (double)f);
 }
 
 static long double ratio(long double a, long double b)

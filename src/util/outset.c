@@ -763,3 +763,12 @@ void nfm_outset_free(struct nfm_outset *set)
 	free(set->label);
 	free(set);
 }
+
+int nfm_outfile_write(struct nfm_outfile *f, const void *p, size_t n, struct nfm_error *err)
+{
+	errno = 0;
+	if (n && fwrite(p, 1, n, f->fp) != n)
+		return nfm_error_set(err, NFM_ERR_IO, "%s: write failed: %s", f->path,
+				     strerror(errno ? errno : EIO));
+	return 0;
+}

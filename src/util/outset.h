@@ -40,6 +40,9 @@ struct nfm_outfile {
 	bool direct;             /* a special file or standard output, written in place */
 };
 
+/* Writes n bytes to f's stream; a failure is one line naming the file. */
+int nfm_outfile_write(struct nfm_outfile *f, const void *p, size_t n, struct nfm_error *err);
+
 struct nfm_outreg *nfm_outreg_new(void);
 /* Removes the directories the run created and left empty, then frees. NULL is fine. */
 void nfm_outreg_free(struct nfm_outreg *reg);

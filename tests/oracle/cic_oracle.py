@@ -36,11 +36,9 @@ Output: "FILE: K/N flows match" per capture (then the first mismatching flows, c
 column), and the final line "N passed, N failed" (one test per capture). Exit status 1
 on failures. Environment: NFM_SHARED, NFM_PROG, NFM_JOBS (parallel captures, default 2),
 NFM_ONLY (substring filter on file names), NFM_SHOW (mismatches shown per capture)."""
-import concurrent.futures
 import csv
 import datetime
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,6 +52,7 @@ except ImportError:  # the shell wrapper picks an interpreter that has pandas
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "corpus"))
 import tshark_diff as td  # noqa: E402  (our key, tunnels, fragments, broken packets)
+import oracle_run  # noqa: E402  (the corpus, the checks run two at a time)
 
 EXTRA = ["ipv6.plen", "ipv6.hopopts.len_oct", "ipv6.routing.len_oct", "ipv6.dstopts.len_oct",
          "ipv6.opt.jumbo", "ah.length", "tcp.window_size_value", "tcp.seq_raw", "tcp.ack_raw"]
@@ -589,53 +588,20 @@ def check(args):
 
 
 def main():
-    root = os.environ.get("NFM_SHARED") or os.path.join(HERE, "..", "..", "..", "shared")
-    pcaps = os.path.join(root, "pcaps")
-    manifest = os.path.join(pcaps, "MANIFEST.tsv")
-    prog = os.path.abspath(os.environ.get("NFM_PROG", "nexusflowmeter"))
-    if pd is None:
-        print("skipped: pandas is not installed for this python")
-        print("0 passed, 0 failed")
-        return 0
-    if not os.path.exists(manifest):
-        print(f"skipped: no shared corpus at {pcaps}")
-        print("0 passed, 0 failed")
-        return 0
-    if not shutil.which("tshark"):
-        print("skipped: tshark is not installed")
-        print("0 passed, 0 failed")
-        return 0
-    if not os.access(prog, os.X_OK):
-        print(f"FAIL: {prog} is not built")
-        print("0 passed, 1 failed")
-        return 1
-    with open(manifest, newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
-    only = os.environ.get("NFM_ONLY", "")
-    names = []
-    for row in rows:
-        if only and only not in row["file"]:
-            continue
-        if row["file"].startswith("corrupt/"):
-            print(f"{row['file']}: skipped: damaged on purpose (corrupt/)")
-            continue
-        names.append(row["file"])
-    jobs = int(os.environ.get("NFM_JOBS", "2"))
+    ready = oracle_run.setup(HERE, pd is not None)
+    if not isinstance(ready, tuple):
+        return ready
     passed = failed = 0
     good_total = flows_total = 0
-    snap = tempfile.TemporaryDirectory()
-    prog = shutil.copy2(prog, os.path.join(snap.name, "nexusflowmeter"))
-    with snap, concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        for name, status, lines, good, total in pool.map(check, [(n, pcaps, prog) for n in names]):
-            print("\n".join(lines), flush=True)
-            if status == "skip":
-                continue
-            good_total += good
-            flows_total += total
-            if status == "pass":
-                passed += 1
-            else:
-                failed += 1
+    for name, status, lines, good, total in oracle_run.results(*ready, check):
+        if status == "skip":
+            continue
+        good_total += good
+        flows_total += total
+        if status == "pass":
+            passed += 1
+        else:
+            failed += 1
     print(f"all captures: {good_total}/{flows_total} flows match in every column")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -39,11 +39,9 @@ Environment: NFM_SHARED (corpus root holding pcaps/), NFM_PROG, NFM_JOBS (defaul
 NFM_ONLY (substring filter on file names), NFM_SHOW (differing flows shown, default 5).
 """
 import bisect
-import concurrent.futures
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,6 +50,7 @@ from collections import defaultdict
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "corpus"))
 import tshark_diff as td  # noqa: E402  (the keying of tshark's packets)
+import oracle_run  # noqa: E402  (the corpus, the checks run two at a time)
 
 try:
     import pandas as pd
@@ -467,58 +466,24 @@ def check(args):
 
 
 def main():
-    root = os.environ.get("NFM_SHARED") or os.path.join(HERE, "..", "..", "..", "shared")
-    pcaps = os.path.join(root, "pcaps")
-    manifest = os.path.join(pcaps, "MANIFEST.tsv")
-    prog = os.path.abspath(os.environ.get("NFM_PROG", "nexusflowmeter"))
-    if pd is None:
-        print("skipped: no pandas for this python (Debian: python3-pandas)")
-        print("0 passed, 0 failed")
-        return 0
-    if not os.path.exists(manifest):
-        print(f"skipped: no shared corpus at {pcaps}")
-        print("0 passed, 0 failed")
-        return 0
-    if not shutil.which("tshark"):
-        print("skipped: tshark is not installed")
-        print("0 passed, 0 failed")
-        return 0
-    if not os.access(prog, os.X_OK):
-        print(f"FAIL: {prog} is not built")
-        print("0 passed, 1 failed")
-        return 1
-    with open(manifest, newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
-    only = os.environ.get("NFM_ONLY", "")
-    names = []
-    for row in rows:
-        name = row["file"]
-        if only and only not in name:
-            continue
-        if name.startswith("corrupt/"):
-            print(f"{name}: skipped: damaged on purpose (corrupt/)")
-            continue
-        names.append(name)
-    jobs = int(os.environ.get("NFM_JOBS", "2"))
+    ready = oracle_run.setup(HERE, pd is not None)
+    if not isinstance(ready, tuple):
+        return ready
     passed = failed = 0
     themes = defaultdict(lambda: [0, 0])
     seen = defaultdict(int)
-    snap = tempfile.TemporaryDirectory()
-    prog = shutil.copy2(prog, os.path.join(snap.name, "nexusflowmeter"))
-    with snap, concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        for name, status, lines, good, total, ex in pool.map(check, [(n, pcaps, prog) for n in names]):
-            print("\n".join(lines), flush=True)
-            if status == "skip":
-                continue
-            for k, v in ex.items():
-                seen[k] += v
-            th = themes[name.split("/")[0]]
-            th[0] += good
-            th[1] += total
-            if status == "pass":
-                passed += 1
-            else:
-                failed += 1
+    for name, status, lines, good, total, ex in oracle_run.results(*ready, check):
+        if status == "skip":
+            continue
+        for k, v in ex.items():
+            seen[k] += v
+        th = themes[name.split("/")[0]]
+        th[0] += good
+        th[1] += total
+        if status == "pass":
+            passed += 1
+        else:
+            failed += 1
     print("per theme (flows matched / total):")
     for th in sorted(themes):
         print(f"  {th}: {themes[th][0]}/{themes[th][1]}")
