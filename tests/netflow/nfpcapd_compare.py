@@ -65,8 +65,12 @@ def check(cap):
         u = subprocess.run([PROG, path, work + '/all.json', '-of', 'nfdump', '-q'],
                            capture_output=True, text=True, env=ENV)
         if d.returncode not in (0, 3) or u.returncode not in (0, 3):
-            # a capture we cannot read at all: nothing is written, and so for nfpcapd
-            return cap, fails, 'unreadable'
+            # a capture damaged on purpose that we refuse (exit 1, nothing written); any
+            # other failure, a crash or a signal is a failure of ours
+            if d.returncode == u.returncode == 1 and cap.startswith('corrupt/'):
+                return cap, fails, 'unreadable'
+            return cap, [f'{cap}: exit status {d.returncode} / {u.returncode}: '
+                         f'{(d.stderr or u.stderr).strip()[:200]}'], 'bad'
         try:
             slices = json.load(open(work + '/dict.json'))
             ours = json.load(open(work + '/all.json'))

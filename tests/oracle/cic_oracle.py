@@ -603,6 +603,9 @@ def main():
         else:
             failed += 1
     print(f"all captures: {good_total}/{flows_total} flows match in every column")
+    if passed + failed == 0:
+        print("FAIL: no capture was checked")
+        failed += 1
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
