@@ -201,4 +201,14 @@ static inline uint32_t nfm_opaque_kind(const struct nfm_packet *p)
 /* A kind as text ("gre 0x8200", "gre ppp 0xc021", "vxlan llc"); returns buf. */
 const char *nfm_opaque_name(uint32_t kind, char *buf, size_t cap);
 
+/* Bytes of the transport payload that lie in the captured frame from payload_off: none
+ * when the payload starts beyond what payload_off can say (UINT16_MAX) or beyond the
+ * capture. */
+static inline uint32_t nfm_pkt_payload_have(const struct nfm_packet *p)
+{
+	uint32_t off = p->payload_off;
+	uint32_t have = off != UINT16_MAX && off < p->cap_len ? p->cap_len - off : 0;
+	return have < p->l4_payload_len ? have : p->l4_payload_len;
+}
+
 #endif

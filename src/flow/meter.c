@@ -272,8 +272,9 @@ static int expire(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason r
 		/* A mark's born_time is its deadline: the idle timeout after the flow's last
 		 * packet, or without one (cic) the active timeout after it, so that marks of
 		 * conversations that are over do not pile up. */
-		f->born_time = f->lru_time + (m->cfg.idle_timeout_ns ? m->cfg.idle_timeout_ns
-								     : m->cfg.active_timeout_ns);
+		uint64_t span = m->cfg.idle_timeout_ns ? m->cfg.idle_timeout_ns
+						       : m->cfg.active_timeout_ns;
+		f->born_time = f->lru_time > UINT64_MAX - span ? UINT64_MAX : f->lru_time + span;
 		f->finished = NFM_FLOW_CONTINUED;
 		list_append(m, LIST_MARK, f, f->self);
 		m->marks++;
@@ -319,9 +320,12 @@ static int expire_due(struct nfm_meter *m)
 	uint64_t linger = m->cfg.tcp_linger_ns;
 	if (idle && linger > idle)
 		linger = idle;
-	while (idle && (f = head_of(m, LIST_LRU)) && m->now - f->lru_time > idle)
-		if (expire(m, f, timeout_reason(m, f)))
+	while (idle && (f = head_of(m, LIST_LRU)) && m->now - f->lru_time > idle) {
+		if (f->finished == NFM_FLOW_CONTINUED) /* a mark: its deadline, not a flow's */
+			drop_mark(m, f);
+		else if (expire(m, f, timeout_reason(m, f)))
 			return m->stop_rc;
+	}
 	while (active && (f = head_of(m, LIST_AGE)) && m->now - f->born_time > active)
 		if (expire(m, f, NFM_END_ACTIVE))
 			return m->stop_rc;
@@ -339,7 +343,10 @@ static struct nfm_flow *oldest_idle(struct nfm_meter *m)
 	return head_of(m, LIST_LRU);
 }
 
-static int advance_time(struct nfm_meter *m, uint64_t ts)
+/* ts: a frame's time; clock: the input's clock when the frame reached this shard (0:
+ * none), which a shard follows so that a late packet finds the same flow state whatever
+ * the number of workers. One expiry scan for both. */
+static int advance_time(struct nfm_meter *m, uint64_t ts, uint64_t clock)
 {
 	if (!m->have_now) {
 		m->have_now = 1;
@@ -353,6 +360,8 @@ static int advance_time(struct nfm_meter *m, uint64_t ts)
 		if (ts < m->c.first_ts_ns)
 			m->c.first_ts_ns = ts;
 	}
+	if (clock > m->now)
+		m->now = clock;
 	return expire_due(m);
 }
 
@@ -412,13 +421,9 @@ static void modules_packet(struct nfm_meter *m, struct nfm_flow *f, const struct
 {
 	struct nfm_module_packet mp = { .pkt = p, .dir = dir, .index = index };
 	if (payload && m->layout.payload_bytes) {
-		uint32_t n = p->l4_payload_len;
+		uint32_t n = nfm_pkt_payload_have(p);
 		if (n > m->layout.payload_bytes)
 			n = m->layout.payload_bytes;
-		uint32_t off = p->payload_off;
-		uint32_t have = off < p->cap_len ? p->cap_len - off : 0;
-		if (n > have)
-			n = have;
 		mp.payload = n ? payload : NULL;
 		mp.payload_len = n;
 	}
@@ -660,11 +665,7 @@ static int meter_packet(struct nfm_meter *m, const struct nfm_packet *p, const s
 		m->c.tunnel_opaque++;
 		nfm_opaque_add(m->c.opaque, nfm_opaque_kind(p), 1);
 	}
-	if (advance_time(m, p->ts_ns))
-		return m->stop_rc;
-	/* A shard of the input follows the input's clock, not only its own packets, so a
-	 * late packet finds the same flow state whatever the number of workers. */
-	if (p->clock_ns > m->now && nfm_meter_tick(m, p->clock_ns))
+	if (advance_time(m, p->ts_ns, p->clock_ns))
 		return m->stop_rc;
 	return meter_decoded(m, p, pre, 0, payload);
 }
@@ -728,14 +729,14 @@ int nfm_meter_frame(struct nfm_meter *m, const uint8_t *data, uint32_t cap_len,
 	p.clock_ns = 0;
 	enum nfm_decode_status st = nfm_decode(data, linktype, &m->cfg.decode, &p);
 	if (st == NFM_DECODE_OK)
-		return meter_packet(m, &p, NULL, p.payload_off < cap_len ? data + p.payload_off : NULL);
+		return meter_packet(m, &p, NULL, nfm_pkt_payload_have(&p) ? data + p.payload_off : NULL);
 	m->c.packets++;
 	m->c.wire_bytes += wire_len;
 	if ((unsigned)st < NFM_DECODE_STATUS_COUNT)
 		m->c.decode_status[st]++;
 	if (st == NFM_DECODE_NONIP && p.nonip_kind < NFM_NONIP_KIND_COUNT)
 		m->c.nonip[p.nonip_kind]++;
-	return advance_time(m, ts_ns);
+	return advance_time(m, ts_ns, 0);
 }
 
 void nfm_meter_flush_fragments(struct nfm_meter *m)

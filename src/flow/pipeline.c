@@ -609,14 +609,11 @@ static unsigned shard_of(const struct nfm_packet *p, unsigned nw)
 static void copy_payload(const struct nfm_pipeline *pl, uint8_t *dst, const struct nfm_packet *pk,
 			 const uint8_t *data)
 {
-	uint32_t off = pk->payload_off;
-	uint32_t n = off < pk->cap_len ? pk->cap_len - off : 0;
-	if (n > pk->l4_payload_len)
-		n = pk->l4_payload_len;
+	uint32_t n = nfm_pkt_payload_have(pk);
 	if (n > pl->payload_bytes)
 		n = pl->payload_bytes;
 	if (n)
-		memcpy(dst, data + off, n);
+		memcpy(dst, data + pk->payload_off, n);
 }
 
 /* A time slice begins at start: the batch being filled is handed on, then one batch that

@@ -111,11 +111,6 @@ struct nfm_flow *nfm_flow_table_at(const struct nfm_flow_table *t, uint32_t idx)
 				   (size_t)(idx & (CHUNK_SIZE - 1)) * t->entry_size);
 }
 
-size_t nfm_flow_table_entry_size(const struct nfm_flow_table *t)
-{
-	return t->entry_size;
-}
-
 uint32_t nfm_flow_table_index_of(const struct nfm_flow_table *t, const struct nfm_flow *f)
 {
 	(void)t;
@@ -173,11 +168,14 @@ void nfm_flow_table_prefetch_entry(const struct nfm_flow_table *t, uint64_t hash
 		for (size_t off = 0; off < offsetof(struct nfm_flow, cold); off += 64)
 			__builtin_prefetch(e + off, 1);
 		/* The feature modules' states, which the packet hooks will update (none
-		 * without modules). */
-		if (t->entry_size > NFM_FLOW_CORE_SIZE) {
-			for (size_t off = NFM_FLOW_CORE_SIZE; off < t->entry_size; off += 64)
+		 * without modules), up to 512 bytes: a larger state (--splt 255 keeps 3 KiB)
+		 * is mostly history that a packet does not touch. */
+		size_t end = t->entry_size < NFM_FLOW_CORE_SIZE + 512 ? t->entry_size
+								       : NFM_FLOW_CORE_SIZE + 512;
+		if (end > NFM_FLOW_CORE_SIZE) {
+			for (size_t off = NFM_FLOW_CORE_SIZE; off < end; off += 64)
 				__builtin_prefetch(e + off, 1);
-			__builtin_prefetch(e + t->entry_size - 1, 1);
+			__builtin_prefetch(e + end - 1, 1);
 		}
 	}
 }

@@ -114,8 +114,6 @@ void nfm_flow_table_prefetch_links(const struct nfm_flow_table *t, uint64_t hash
 struct nfm_flow *nfm_flow_table_at(const struct nfm_flow_table *t, uint32_t idx);
 uint32_t nfm_flow_table_index_of(const struct nfm_flow_table *t, const struct nfm_flow *f);
 size_t nfm_flow_table_count(const struct nfm_flow_table *t);
-/* Bytes of one entry (engine part + module area). */
-size_t nfm_flow_table_entry_size(const struct nfm_flow_table *t);
 
 static inline uint8_t *nfm_flow_modules(struct nfm_flow *f)
 {

@@ -37,10 +37,10 @@ void nfm_tcp_update(struct nfm_flow *f, const struct nfm_packet *p, int dir)
 	const unsigned closed = NFM_TCP_P_FIN_F | NFM_TCP_P_FIN_B | NFM_TCP_P_FINACK_F |
 				NFM_TCP_P_FINACK_B;
 	if (fl & NFM_TCP_RST) {
-		f->finished = 1;
+		f->finished = NFM_FLOW_CLOSED;
 		f->end_reason = NFM_END_TCP_RESET;
 	} else if ((prog & closed) == closed) {
-		f->finished = 1;
+		f->finished = NFM_FLOW_CLOSED;
 		f->end_reason = NFM_END_TCP_CLOSE;
 	}
 }
