@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CSV_NUM_ROOM 512 /* enough for any non-text cell (a printf'd double is < 330) */
-
 struct csv_state {
 	FILE *fp;
 	struct nfm_outfile *out;
@@ -54,16 +52,42 @@ static const char *utf8_text(const char *s, size_t n, struct nfm_buf *fix)
 	return (const char *)d;
 }
 
+/* Whether any byte of w equals c (exact: the borrow trick has no false positives when
+ * only presence is asked). */
+static uint64_t has_byte(uint64_t w, unsigned char c)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t x = w ^ (ones * c);
+	return (x - ones) & ~x & (ones << 7);
+}
+
+/* *quote: s[0, n) holds a byte that makes the cell quoted; *high: one that is not ASCII.
+ * Eight bytes at a time: most cells are addresses and names with neither. */
+static void text_scan(const char *s, size_t n, unsigned *quote, unsigned *high)
+{
+	uint64_t q = 0, h = 0;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		h |= w;
+		q |= has_byte(w, ',') | has_byte(w, '"') | has_byte(w, '\r') | has_byte(w, '\n');
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		h |= c;
+		q |= c == ',' || c == '"' || c == '\r' || c == '\n';
+	}
+	*quote = q != 0;
+	*high = (h & 0x8080808080808080ULL) != 0 ? 0x80 : 0;
+}
+
 /* Appends a text cell with the quoting and prefix rules above. */
 static int add_text(struct nfm_buf *row, const char *s)
 {
-	static const unsigned char special[256] = { [','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1 };
-	size_t n = 0;
+	size_t n = strlen(s);
 	unsigned quote = 0, high = 0;
-	for (; s[n]; n++) {
-		quote |= special[(unsigned char)s[n]];
-		high |= (unsigned char)s[n];
-	}
+	text_scan(s, n, &quote, &high);
 	struct nfm_buf fix = { 0 };
 	if (high & 0x80) {
 		s = utf8_text(s, n, &fix);
@@ -103,38 +127,57 @@ static int add_char(struct nfm_buf *row, char c)
 	return nfm_buf_put(row, &c, 1);
 }
 
+/* Room for the rest of a row from column i on when every cell is plain: a separator
+ * and a value each, and the line end. */
+static size_t plain_room(const struct nfm_columns *cols, size_t i)
+{
+	return (cols->n - i) * (NFM_VALUE_ROOM + 1) + 1;
+}
+
 static int csv_encode(const void *state, const struct nfm_flow_record *rec, struct nfm_buf *row)
 {
 	const struct csv_state *st = state;
+	const struct nfm_columns *cols = st->cols;
 	struct nfm_value v;
-	for (size_t i = 0; i < st->cols->n; i++) {
-		const struct nfm_field *f = st->cols->f[i];
-		if (i && add_char(row, ','))
-			return -1;
-		nfm_column_get(st->cols, i, rec, &v);
+	/* Plain cells are written in place with one room check per row; the length lives
+	 * in a local until a text or list cell needs the buffer itself. */
+	char *d = (char *)nfm_buf_room(row, plain_room(cols, 0));
+	if (!d)
+		return -1;
+	d -= row->len;
+	size_t len = row->len;
+	for (size_t i = 0; i < cols->n; i++) {
+		if (i)
+			d[len++] = ',';
+		nfm_column_get(cols, i, rec, &v);
+		if (nfm_value_is_plain(v.type)) {
+			len += nfm_value_put(&v, cols->f[i]->precision, d + len);
+			continue;
+		}
 		if (v.type == NFM_V_NULL)
 			continue;
+		row->len = len;
 		if (v.type == NFM_V_STR) {
 			if (add_text(row, v.s ? v.s : ""))
 				return -1;
-			continue;
-		}
-		if (v.type == NFM_V_LIST) { /* "[1, 2]": quoted for its commas, nothing to escape */
-			char *d = (char *)nfm_buf_room(row, NFM_LIST_TEXT_MAX + 3);
-			if (!d)
+		} else { /* NFM_V_LIST, "[1, 2]": quoted for its commas, nothing to escape */
+			char *q = (char *)nfm_buf_room(row, NFM_LIST_TEXT_MAX + 3);
+			if (!q)
 				return -1;
-			d[0] = '"';
-			size_t n = 1 + nfm_value_format(&v, 0, d + 1, NFM_LIST_TEXT_MAX + 1);
-			d[n++] = '"';
+			q[0] = '"';
+			size_t n = 1 + nfm_value_format(&v, 0, q + 1, NFM_LIST_TEXT_MAX + 1);
+			q[n++] = '"';
 			row->len += n;
-			continue;
 		}
-		char *d = (char *)nfm_buf_room(row, CSV_NUM_ROOM);
+		d = (char *)nfm_buf_room(row, plain_room(cols, i + 1));
 		if (!d)
 			return -1;
-		row->len += nfm_value_format(&v, f->precision, d, CSV_NUM_ROOM);
+		d -= row->len;
+		len = row->len;
 	}
-	return add_char(row, '\n');
+	d[len++] = '\n';
+	row->len = len;
+	return 0;
 }
 
 static int csv_write(void *state, const uint8_t *row, size_t len, struct nfm_error *err)

@@ -84,7 +84,7 @@ static double safe_div(double a, double b)
 /* ---- text (the writers are in util/fmt.h) ---- */
 
 /* Address text at d (room for 46 bytes); returns the length, 0 for an unknown l3. */
-static size_t put_addr(char *d, uint8_t l3, const uint8_t addr[16])
+size_t nfm_addr_put(char *d, uint8_t l3, const uint8_t addr[16])
 {
 	if (l3 == NFM_L3_IPV6)
 		return nfm_fmt_ipv6(d, addr);
@@ -150,11 +150,11 @@ const char *nfm_addr_format(uint8_t l3, const uint8_t addr[16], char *buf, size_
 	if (!buf || cap == 0)
 		return "";
 	if (cap >= 48) { /* room for any address: in place */
-		buf[put_addr(buf, l3, addr)] = '\0';
+		buf[nfm_addr_put(buf, l3, addr)] = '\0';
 		return buf;
 	}
 	char tmp[48];
-	size_t n = put_addr(tmp, l3, addr);
+	size_t n = nfm_addr_put(tmp, l3, addr);
 	if (n >= cap)
 		n = 0; /* too small: "" (as inet_ntop fails) */
 	memcpy(buf, tmp, n);
@@ -178,12 +178,12 @@ static void get_flow_id(const struct nfm_flow_record *r, const void *state NFM_U
 		}
 		const uint8_t *addr = side ? r->dst : r->src;
 		if (r->l3 == NFM_L3_ARP) {
-			n += put_addr(d + n, r->l3, addr);
+			n += nfm_addr_put(d + n, r->l3, addr);
 			continue;
 		}
 		if (r->l3 == NFM_L3_IPV6)
 			d[n++] = '[';
-		n += put_addr(d + n, r->l3, addr);
+		n += nfm_addr_put(d + n, r->l3, addr);
 		if (r->l3 == NFM_L3_IPV6)
 			d[n++] = ']';
 		d[n++] = ':';
@@ -391,8 +391,7 @@ static void get_tcp_flags(const struct nfm_flow_record *r, const void *state NFM
 	v->u = r->tcp_flags;
 }
 
-/* FIN|SYN|RST|PSH|ACK|URG|ECE|CWR order; returns the length (at most 31). */
-static size_t put_tcp_flags(char *d, unsigned flags)
+size_t nfm_tcp_flags_put(char *d, unsigned flags)
 {
 	static const char names[8][4] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR" };
 	size_t n = 0;
@@ -636,123 +635,4 @@ int nfm_columns_parse(struct nfm_columns *cols, const char *list, const struct n
 		p += n + 1;
 	}
 	return 0;
-}
-
-/* ---- formatting ---- */
-
-/* snprintf's result as the length actually stored in buf (cap - 1 at most). */
-static size_t stored_len(int n, char *buf, size_t cap)
-{
-	if (cap == 0)
-		return 0;
-	if (n < 0) {
-		buf[0] = '\0';
-		return 0;
-	}
-	return (size_t)n < cap ? (size_t)n : cap - 1;
-}
-
-/* Room nfm_fmt_u64, nfm_fmt_fixed and nfm_fmt_time may need (terminator included). */
-#define FAST_ROOM 32
-
-/* A signed integer at d; returns the length (1-20). */
-static size_t put_i64(char *d, int64_t i)
-{
-	if (i >= 0)
-		return nfm_fmt_u64(d, (uint64_t)i);
-	d[0] = '-';
-	return 1 + nfm_fmt_u64(d + 1, (uint64_t)0 - (uint64_t)i);
-}
-
-/* A list as [a, b, c] at d (room for NFM_LIST_TEXT_MAX bytes); returns the length. */
-static size_t put_list(char *d, const struct nfm_value_list *l)
-{
-	size_t n = 0, count = l->n < NFM_LIST_MAX ? l->n : NFM_LIST_MAX;
-	d[n++] = '[';
-	for (size_t k = 0; k < count; k++) {
-		if (k) {
-			d[n++] = ',';
-			d[n++] = ' ';
-		}
-		n += put_i64(d + n, l->at(l->base, k));
-	}
-	d[n++] = ']';
-	return n;
-}
-
-size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, size_t cap)
-{
-	if (!buf || cap == 0)
-		return 0;
-	char tmp[FAST_ROOM];
-	/* Short results are built in place when buf is large enough, else in tmp and then
-	 * truncated like snprintf. */
-	char *d = cap >= FAST_ROOM ? buf : tmp;
-	size_t n;
-	switch (v->type) {
-	case NFM_V_STR: {
-		const char *s = v->s ? v->s : "";
-		return nfm_fmt_store(buf, cap, s, strlen(s));
-	}
-	case NFM_V_U64:
-		n = nfm_fmt_u64(d, v->u);
-		break;
-	case NFM_V_I64:
-		n = put_i64(d, v->i);
-		break;
-	case NFM_V_LIST: {
-		if (cap > NFM_LIST_TEXT_MAX) {
-			n = put_list(buf, &v->list);
-			buf[n] = '\0';
-			return n;
-		}
-		char t[NFM_LIST_TEXT_MAX]; /* truncated like snprintf */
-		return nfm_fmt_store(buf, cap, t, put_list(t, &v->list));
-	}
-	case NFM_V_F64: {
-		double f = isfinite(v->f) ? v->f : 0.0;
-		if (precision < 0)
-			precision = 0;
-		if (precision > 17)
-			precision = 17;
-		n = nfm_fmt_fixed(d, f, precision);
-		if (n)
-			break;
-		/* Out of the exact path's range (|f| * 10^precision >= 2^63): printf. */
-		int r = snprintf(buf, cap, "%.*f", precision, f);
-		/* "-0.000" (a tiny negative rounded to zero) prints as "0.000". */
-		if (r > 0 && buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1)) {
-			memmove(buf, buf + 1, strlen(buf));
-			r--;
-		}
-		return stored_len(r, buf, cap);
-	}
-	case NFM_V_BOOL:
-		return v->b ? nfm_fmt_store(buf, cap, "True", 4) : nfm_fmt_store(buf, cap, "False", 5);
-	case NFM_V_TIME:
-		n = nfm_fmt_time(d, v->u);
-		break;
-	case NFM_V_ADDR: {
-		char a[48];
-		return nfm_fmt_store(buf, cap, a, put_addr(a, v->l3, v->addr));
-	}
-	case NFM_V_PROTO: {
-		char pb[8];
-		const char *name = nfm_proto_name(v->l3, (uint8_t)v->u, pb, sizeof pb);
-		return nfm_fmt_store(buf, cap, name, strlen(name));
-	}
-	case NFM_V_TCPFLAGS: {
-		char f[32];
-		return nfm_fmt_store(buf, cap, f, put_tcp_flags(f, (unsigned)v->u));
-	}
-	case NFM_V_NULL:
-	default:
-		buf[0] = '\0';
-		return 0;
-	}
-	if (d == buf) {
-		buf[n] = '\0';
-		return n;
-	}
-	return nfm_fmt_store(buf, cap, tmp, n);
 }

@@ -164,11 +164,23 @@ static inline void nfm_column_get(const struct nfm_columns *c, size_t i,
  * cap - 1 like snprintf). */
 size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, size_t cap);
 
+/* Room the text of a value that nfm_value_is_plain may need (a double beyond the exact
+ * path prints through printf: at most 327 characters). */
+#define NFM_VALUE_ROOM 512
+/* The same text for a plain value, written at d (room for NFM_VALUE_ROOM bytes, no
+ * terminator); returns its length. The fast path of the text exporters. */
+size_t nfm_value_put(const struct nfm_value *v, int precision, char *d);
+
 /* Short names used across outputs. */
 const char *nfm_proto_name(uint8_t l3, uint8_t ip_proto, char *buf, size_t cap);
 const char *nfm_conn_state_name(unsigned state);     /* "" for NONE */
 const char *nfm_end_reason_name(unsigned reason);
-/* Address to text (IPv4 dotted, IPv6 RFC 5952). */
+/* Address to text (IPv4 dotted, IPv6 RFC 5952). nfm_addr_put writes it at d (room for
+ * 48 bytes, no terminator) and returns its length (0 for an l3 without addresses). */
+size_t nfm_addr_put(char *d, uint8_t l3, const uint8_t addr[16]);
+/* TCP flag names in FIN|SYN|RST|PSH|ACK|URG|ECE|CWR order at d (room for 32 bytes, no
+ * terminator); returns the length. */
+size_t nfm_tcp_flags_put(char *d, unsigned flags);
 const char *nfm_addr_format(uint8_t l3, const uint8_t addr[16], char *buf, size_t cap);
 /* True for values whose text never needs quoting or escaping in CSV or JSON (numbers,
  * times, addresses, protocol names, flag names; a list needs quotes in CSV). */

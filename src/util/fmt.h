@@ -55,6 +55,14 @@ static inline size_t nfm_fmt_digits10(uint64_t u)
 /* Writes u in decimal at d (no terminator); returns the length (1-20). */
 static inline size_t nfm_fmt_u64(char *d, uint64_t u)
 {
+	if (u < 10) { /* most counters of short flows */
+		d[0] = (char)('0' + u);
+		return 1;
+	}
+	if (u < 100) {
+		memcpy(d, nfm_digit_pairs + 2 * u, 2);
+		return 2;
+	}
 	size_t n = nfm_fmt_digits10(u);
 	nfm_fmt_u64_rev(u, d + n);
 	return n;
@@ -77,21 +85,21 @@ static inline size_t nfm_fmt_store(char *buf, size_t cap, const char *src, size_
 	return n;
 }
 
-/* IPv4 dotted quad at d; returns the length (7-15). Branch-free per octet: each one
- * is written as three digits and the next write starts after its significant ones, so
- * d needs 2 bytes of room past the address. */
+/* Each octet's decimal text, left-aligned in 3 bytes, and its length in the 4th. */
+extern const char nfm_octet_text[256][4];
+
+/* IPv4 dotted quad at d; returns the length (7-15). Each octet is copied as 3 bytes
+ * from the table and the next write starts after its significant ones, so d needs 2
+ * bytes of room past the address. */
 static inline size_t nfm_fmt_ipv4(char *d, const uint8_t a[4])
 {
 	size_t n = 0;
 	for (int i = 0; i < 4; i++) {
-		unsigned o = a[i];
-		size_t len = 1 + (o >= 10) + (o >= 100);
-		char t[6] = { (char)('0' + o / 100), nfm_digit_pairs[2 * (o % 100)],
-			      nfm_digit_pairs[2 * (o % 100) + 1], 0, 0, 0 };
-		d[n] = '.'; /* overwritten by the first octet */
-		n += i != 0;
-		memcpy(d + n, t + 3 - len, 3);
-		n += len;
+		const char *t = nfm_octet_text[a[i]];
+		if (i)
+			d[n++] = '.';
+		memcpy(d + n, t, 3);
+		n += (size_t)t[3];
 	}
 	return n;
 }
