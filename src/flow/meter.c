@@ -31,6 +31,7 @@ struct nfm_meter {
 	void *sink_ctx;
 	struct nfm_flow_table *table;
 	struct list lists[LIST_COUNT + 1]; /* the expiry lists, then LIST_MARK */
+	uint32_t warmed[LIST_COUNT];  /* the list heads whose expiry was last prefetched */
 	uint64_t marks;             /* entries that are continuation marks, not flows */
 	struct nfm_frag_table *frags;
 	uint64_t now;
@@ -84,6 +85,8 @@ struct nfm_meter *nfm_meter_new(const struct nfm_meter_config *cfg, nfm_flow_sin
 	}
 	for (int l = 0; l <= LIST_MARK; l++)
 		m->lists[l].head = m->lists[l].tail = NFM_FLOW_NONE;
+	for (int l = 0; l < LIST_COUNT; l++)
+		m->warmed[l] = NFM_FLOW_NONE;
 	return m;
 }
 
@@ -158,47 +161,6 @@ static void list_unlink(struct nfm_meter *m, int list, struct nfm_flow *f)
 
 /* ---- expiry ---- */
 
-/* The record of a flow as exporters read it: identity from the key (fwd_is_a says which
- * endpoint is the initiator), counters and cold fields copied. */
-static void flow_record(const struct nfm_meter *m, struct nfm_flow *f, struct nfm_flow_record *r)
-{
-	const struct nfm_flow_key *k = &f->key;
-	const struct nfm_flow_stats *st = &f->st;
-	int a = f->fwd_is_a;
-	memset(r, 0, sizeof *r); /* padding too: records compare as bytes in tests */
-	r->l3 = k->l3;
-	r->ip_proto = k->proto;
-	r->has_vlan = k->has_vlan;
-	r->end_reason = f->end_reason;
-	r->vlan_id = k->vlan;
-	r->src_port = a ? k->port_a : k->port_b;
-	r->dst_port = a ? k->port_b : k->port_a;
-	memcpy(r->src, a ? k->a : k->b, 16);
-	memcpy(r->dst, a ? k->b : k->a, 16);
-	r->first_ns = st->first_ns;
-	r->last_ns = st->last_ns;
-	for (int d = 0; d < 2; d++) {
-		r->pkts[d] = st->pkts[d];
-		r->bytes[d] = st->bytes[d];
-		r->payload[d] = st->payload[d];
-		r->fin_seq[d] = st->fin_seq[d];
-	}
-	r->min_len = st->min_len;
-	r->max_len = st->max_len;
-	r->iat_sum_ns = st->iat_sum_ns;
-	r->iat_min_ns = st->iat_min_ns;
-	r->iat_max_ns = st->iat_max_ns;
-	r->tcp_flags = f->tcp_flags;
-	r->conn_state = f->conn_state;
-	r->tcp_progress = f->tcp_progress;
-	r->syn_count = st->syn_count;
-	r->fin_count = st->fin_count;
-	r->rst_count = st->rst_count;
-	r->ack_count = st->ack_count;
-	r->seq = f->cold.seq;
-	r->modules = m->layout.n ? nfm_flow_modules(f) : NULL;
-}
-
 /* ---- continuation marks (engine note E1 of docs/flows.md) ----
  * A flow that its active timeout ends is cut, not over: the next flow of its key
  * continues it and keeps its initiator. Its entry stays as a mark (NFM_FLOW_CONTINUED)
@@ -257,7 +219,8 @@ static int expire(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason r
 	int rc = 0;
 	if (!m->stop_rc && (m->sink || m->layout.n)) {
 		struct nfm_flow_record rec;
-		flow_record(m, f, &rec);
+		nfm_flow_record_of(f, &rec);
+		rec.modules = m->layout.n ? nfm_flow_modules(f) : NULL;
 		for (size_t i = 0; i < m->layout.n; i++)
 			if (m->layout.mod[i]->finish)
 				m->layout.mod[i]->finish(nfm_flow_modules(f) + m->layout.off[i], &rec,
@@ -290,6 +253,19 @@ static struct nfm_flow *head_of(struct nfm_meter *m, int l)
 {
 	uint32_t h = m->lists[l].head;
 	return h == NFM_FLOW_NONE ? NULL : nfm_flow_table_at(m->table, h);
+}
+
+/* Prefetches what expiring the head of list l will touch (its index slot and its
+ * neighbours on the lists it is on), once per head: a head is due long after it became
+ * the head, so these misses, the bulk of an expiry, overlap with other packets. */
+static void warm_head(struct nfm_meter *m, int l)
+{
+	uint32_t h = m->lists[l].head;
+	if (h == m->warmed[l] || h == NFM_FLOW_NONE)
+		return;
+	m->warmed[l] = h;
+	const struct nfm_flow *f = nfm_flow_table_at(m->table, h);
+	nfm_flow_table_prefetch_unlink(m->table, f, f->finished == NFM_FLOW_CLOSED ? 3 : 2);
 }
 
 /* Why a flow that is due by time ends: the timeout it reached first, idle when both at
@@ -334,6 +310,11 @@ static int expire_due(struct nfm_meter *m)
 			return m->stop_rc;
 	while ((f = head_of(m, LIST_MARK)) && m->now > f->born_time)
 		drop_mark(m, f);
+	if (idle)
+		warm_head(m, LIST_LRU);
+	if (active)
+		warm_head(m, LIST_AGE);
+	warm_head(m, LIST_FIN);
 	return 0;
 }
 

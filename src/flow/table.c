@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define CHUNK_SHIFT 14
 #define CHUNK_SIZE (1u << CHUNK_SHIFT)
@@ -28,6 +29,11 @@ struct nfm_flow_table {
 	struct index old;      /* being migrated into cur; slots NULL when not growing */
 	size_t migrate_pos;
 	uint8_t **chunks;      /* CHUNK_SIZE entries of entry_size bytes each */
+	/* Chunks are cut back to back from segments of seg_bytes, so that mapping them in
+	 * 2 MiB steps wastes nothing between them (seg_left bytes at seg_next remain). */
+	uint8_t **segs;
+	size_t nsegs, seg_bytes, seg_left;
+	uint8_t *seg_next;
 	size_t entry_size;
 	size_t nchunks, chunk_cap;
 	uint32_t next_unused;  /* entries [0, next_unused) have been handed out once */
@@ -67,14 +73,67 @@ uint64_t nfm_flow_key_hash(const struct nfm_flow_table *t, const struct nfm_flow
 	return fmix64(h);
 }
 
+/* Memory for the index and the entry chunks: lookups land at random in many megabytes,
+ * so with 4 KiB pages nearly every one also misses the TLB (and a prefetch waits for the
+ * page walk). Regions of 2 MiB and more are mapped on their own, aligned to 2 MiB and
+ * offered to the kernel for huge pages (advice only: without them nothing changes);
+ * smaller ones come from malloc. Either way they start zeroed, and pages are only
+ * touched as they are used. */
+#define HUGE_BYTES ((size_t)2 << 20)
+
+static size_t big_size(size_t bytes)
+{
+	return bytes < HUGE_BYTES ? bytes : (bytes + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
+}
+
+static void *big_alloc(size_t bytes)
+{
+	if (bytes < HUGE_BYTES)
+		return calloc(1, bytes);
+	size_t size = big_size(bytes);
+	if (size > SIZE_MAX - HUGE_BYTES)
+		return NULL;
+	uint8_t *p = mmap(NULL, size + HUGE_BYTES, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	uint8_t *a = (uint8_t *)(((uintptr_t)p + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (a + size < p + size + HUGE_BYTES)
+		munmap(a + size, (size_t)(p + size + HUGE_BYTES - (a + size)));
+#ifdef MADV_HUGEPAGE
+	madvise(a, size, MADV_HUGEPAGE);
+#endif
+	return a;
+}
+
+static void big_free(void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	if (bytes < HUGE_BYTES)
+		free(p);
+	else
+		munmap(p, big_size(bytes));
+}
+
 static int index_init(struct index *ix, size_t nslots)
 {
-	ix->slots = calloc(nslots, sizeof *ix->slots);
+	if (nslots > SIZE_MAX / sizeof *ix->slots)
+		return -1;
+	ix->slots = big_alloc(nslots * sizeof *ix->slots);
 	if (!ix->slots)
 		return -1;
 	ix->mask = nslots - 1;
 	ix->used = 0;
 	return 0;
+}
+
+static void index_free(struct index *ix)
+{
+	if (ix->slots)
+		big_free(ix->slots, (ix->mask + 1) * sizeof *ix->slots);
 }
 
 struct nfm_flow_table *nfm_flow_table_new(uint64_t seed, size_t module_bytes)
@@ -85,6 +144,9 @@ struct nfm_flow_table *nfm_flow_table_new(uint64_t seed, size_t module_bytes)
 		return NULL;
 	t->seed = seed;
 	t->entry_size = NFM_FLOW_CORE_SIZE + ((module_bytes + 7) & ~(size_t)7);
+	/* 16 chunks a segment: what the last huge page of a segment leaves unused is
+	 * under 1/16 of a chunk's share of it. */
+	t->seg_bytes = big_size(16 * (size_t)CHUNK_SIZE * t->entry_size);
 	t->free_head = NFM_FLOW_NONE;
 	if (index_init(&t->cur, INITIAL_SLOTS) != 0) {
 		free(t);
@@ -97,11 +159,12 @@ void nfm_flow_table_free(struct nfm_flow_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nchunks; i++)
-		free(t->chunks[i]);
+	for (size_t i = 0; i < t->nsegs; i++)
+		big_free(t->segs[i], t->seg_bytes);
+	free(t->segs);
 	free(t->chunks);
-	free(t->cur.slots);
-	free(t->old.slots);
+	index_free(&t->cur);
+	index_free(&t->old);
 	free(t);
 }
 
@@ -193,6 +256,18 @@ void nfm_flow_table_prefetch_links(const struct nfm_flow_table *t, uint64_t hash
 		__builtin_prefetch(&nfm_flow_table_at(t, next)->link_prev[list], 1);
 }
 
+void nfm_flow_table_prefetch_unlink(const struct nfm_flow_table *t, const struct nfm_flow *f,
+				    int nlists)
+{
+	__builtin_prefetch(&t->cur.slots[f->hash & t->cur.mask], 1);
+	for (int l = 0; l < nlists; l++) {
+		if (f->link_prev[l] != NFM_FLOW_NONE)
+			__builtin_prefetch(&nfm_flow_table_at(t, f->link_prev[l])->link_next[l], 1);
+		if (f->link_next[l] != NFM_FLOW_NONE)
+			__builtin_prefetch(&nfm_flow_table_at(t, f->link_next[l])->link_prev[l], 1);
+	}
+}
+
 static void index_put(struct index *ix, uint64_t hash, uint32_t ref)
 {
 	uint32_t hlo = (uint32_t)hash;
@@ -219,7 +294,7 @@ static void migrate_some(struct nfm_flow_table *t)
 		}
 	}
 	if (t->migrate_pos >= end || t->old.used == 0) {
-		free(t->old.slots);
+		index_free(&t->old);
 		t->old.slots = NULL;
 		t->old.used = 0;
 	}
@@ -244,6 +319,31 @@ static int maybe_grow(struct nfm_flow_table *t)
 	return 0;
 }
 
+/* The next chunk, from the current segment or a new one (page aligned; pages are only
+ * touched as entries are used). */
+static uint8_t *chunk_alloc(struct nfm_flow_table *t)
+{
+	size_t bytes = (size_t)CHUNK_SIZE * t->entry_size;
+	if (t->seg_left < bytes) {
+		if (t->nsegs % 16 == 0) {
+			uint8_t **s = realloc(t->segs, (t->nsegs + 16) * sizeof *s);
+			if (!s)
+				return NULL;
+			t->segs = s;
+		}
+		uint8_t *seg = big_alloc(t->seg_bytes);
+		if (!seg)
+			return NULL;
+		t->segs[t->nsegs++] = seg;
+		t->seg_next = seg;
+		t->seg_left = t->seg_bytes;
+	}
+	uint8_t *chunk = t->seg_next;
+	t->seg_next += bytes;
+	t->seg_left -= bytes;
+	return chunk;
+}
+
 static struct nfm_flow *entry_alloc(struct nfm_flow_table *t, uint32_t *idx_out)
 {
 	uint32_t idx;
@@ -262,8 +362,7 @@ static struct nfm_flow *entry_alloc(struct nfm_flow_table *t, uint32_t *idx_out)
 				t->chunks = c;
 				t->chunk_cap = cap;
 			}
-			/* Cache-line aligned; pages are only touched as entries are used. */
-			uint8_t *chunk = aligned_alloc(64, CHUNK_SIZE * t->entry_size);
+			uint8_t *chunk = chunk_alloc(t);
 			if (!chunk)
 				return NULL;
 			t->chunks[t->nchunks++] = chunk;
@@ -347,9 +446,47 @@ size_t nfm_flow_table_flow_bytes(size_t module_bytes)
 
 size_t nfm_flow_table_memory(const struct nfm_flow_table *t)
 {
-	size_t bytes = sizeof *t + (t->cur.mask + 1) * sizeof(struct slot);
+	size_t bytes = sizeof *t + big_size((t->cur.mask + 1) * sizeof(struct slot));
 	if (t->old.slots)
-		bytes += (t->old.mask + 1) * sizeof(struct slot);
-	bytes += t->nchunks * CHUNK_SIZE * t->entry_size;
+		bytes += big_size((t->old.mask + 1) * sizeof(struct slot));
+	bytes += t->nchunks * (size_t)CHUNK_SIZE * t->entry_size;
 	return bytes;
+}
+
+void nfm_flow_record_of(const struct nfm_flow *f, struct nfm_flow_record *r)
+{
+	const struct nfm_flow_key *k = &f->key;
+	const struct nfm_flow_stats *st = &f->st;
+	int a = f->fwd_is_a;
+	memset(r, 0, sizeof *r); /* padding too: records compare as bytes in tests */
+	r->l3 = k->l3;
+	r->ip_proto = k->proto;
+	r->has_vlan = k->has_vlan;
+	r->end_reason = f->end_reason;
+	r->vlan_id = k->vlan;
+	r->src_port = a ? k->port_a : k->port_b;
+	r->dst_port = a ? k->port_b : k->port_a;
+	memcpy(r->src, a ? k->a : k->b, 16);
+	memcpy(r->dst, a ? k->b : k->a, 16);
+	r->first_ns = st->first_ns;
+	r->last_ns = st->last_ns;
+	for (int d = 0; d < 2; d++) {
+		r->pkts[d] = st->pkts[d];
+		r->bytes[d] = st->bytes[d];
+		r->payload[d] = st->payload[d];
+		r->fin_seq[d] = st->fin_seq[d];
+	}
+	r->min_len = st->min_len;
+	r->max_len = st->max_len;
+	r->iat_sum_ns = st->iat_sum_ns;
+	r->iat_min_ns = st->iat_min_ns;
+	r->iat_max_ns = st->iat_max_ns;
+	r->tcp_flags = f->tcp_flags;
+	r->conn_state = f->conn_state;
+	r->tcp_progress = f->tcp_progress;
+	r->syn_count = st->syn_count;
+	r->fin_count = st->fin_count;
+	r->rst_count = st->rst_count;
+	r->ack_count = st->ack_count;
+	r->seq = f->cold.seq;
 }

@@ -111,6 +111,11 @@ void nfm_flow_table_prefetch_entry(const struct nfm_flow_table *t, uint64_t hash
  * the entry to the tail of that list will write. */
 void nfm_flow_table_prefetch_links(const struct nfm_flow_table *t, uint64_t hash, int list);
 
+/* And for removing entry f and unlinking it from expiry lists 0 .. nlists-1: its slot in
+ * the index and its neighbours' links. */
+void nfm_flow_table_prefetch_unlink(const struct nfm_flow_table *t, const struct nfm_flow *f,
+				    int nlists);
+
 struct nfm_flow *nfm_flow_table_at(const struct nfm_flow_table *t, uint32_t idx);
 uint32_t nfm_flow_table_index_of(const struct nfm_flow_table *t, const struct nfm_flow *f);
 size_t nfm_flow_table_count(const struct nfm_flow_table *t);
@@ -123,6 +128,9 @@ static inline uint8_t *nfm_flow_modules(struct nfm_flow *f)
  * state: the entry, and its share of the index at the lowest load (just after the index
  * doubled, while the old index is still drained). */
 size_t nfm_flow_table_flow_bytes(size_t module_bytes);
+/* The record of a flow as exporters read it: identity from the key (fwd_is_a says which
+ * endpoint is the initiator), counters and cold fields copied; no module state. */
+void nfm_flow_record_of(const struct nfm_flow *f, struct nfm_flow_record *r);
 /* Bytes held by the table (index + entry chunks). */
 size_t nfm_flow_table_memory(const struct nfm_flow_table *t);
 
