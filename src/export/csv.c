@@ -6,6 +6,8 @@
  * built in the worker that ended the flow; the writer copies it to the file. */
 #include "export/exporter_impl.h"
 
+#include "export/csv_base.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@ struct csv_state {
 	FILE *fp;
 	struct nfm_outfile *out;
 	const struct nfm_columns *cols;
+	bool base;  /* the default columns: rows in one pass (csv_base.c) */
 };
 
 /* s itself when it is well-formed UTF-8; otherwise a copy in fix (grown as needed) in
@@ -144,6 +147,10 @@ static int csv_encode(const void *state, const struct nfm_flow_record *rec, stru
 	char *d = (char *)nfm_buf_room(row, plain_room(cols, 0));
 	if (!d)
 		return -1;
+	if (st->base) {
+		row->len += nfm_csv_base_row(rec, d);
+		return 0;
+	}
 	d -= row->len;
 	size_t len = row->len;
 	for (size_t i = 0; i < cols->n; i++) {
@@ -199,6 +206,7 @@ static int csv_open(void **state, const struct nfm_export_dest *dest,
 	}
 	st->fp = st->out->fp;
 	st->cols = cols;
+	st->base = nfm_csv_base_matches(cols);
 	struct nfm_buf head = { 0 };
 	for (size_t i = 0; i < cols->n && rc == 0; i++)
 		rc = (i && add_char(&head, ',')) || add_text(&head, nfm_column_name(cols, i));

@@ -164,27 +164,29 @@ const char *nfm_addr_format(uint8_t l3, const uint8_t addr[16], char *buf, size_
 
 /* ---- accessors ---- */
 
-static void get_flow_id(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
+size_t nfm_flow_id_put(const struct nfm_flow_record *r, char *d, size_t addr_at[2],
+		       size_t addr_len[2])
 {
-	/* At most 2 * (1 + 45 + 1 + 6) + 5 + 1 + 6 + 11 = 129 bytes: well inside buf. */
 	char pb[8];
 	const char *proto = nfm_proto_name(r->l3, r->ip_proto, pb, sizeof pb);
-	char *d = v->buf;
 	size_t n = 0;
 	for (int side = 0; side < 2; side++) {
 		if (side) {
 			memcpy(d + n, " <-> ", 5);
 			n += 5;
 		}
-		const uint8_t *addr = side ? r->dst : r->src;
-		if (r->l3 == NFM_L3_ARP) {
-			n += nfm_addr_put(d + n, r->l3, addr);
-			continue;
-		}
-		if (r->l3 == NFM_L3_IPV6)
+		bool bracket = r->l3 == NFM_L3_IPV6;
+		if (bracket)
 			d[n++] = '[';
-		n += nfm_addr_put(d + n, r->l3, addr);
-		if (r->l3 == NFM_L3_IPV6)
+		size_t len = nfm_addr_put(d + n, r->l3, side ? r->dst : r->src);
+		if (addr_at) {
+			addr_at[side] = n;
+			addr_len[side] = len;
+		}
+		n += len;
+		if (r->l3 == NFM_L3_ARP) /* no ports */
+			continue;
+		if (bracket)
 			d[n++] = ']';
 		d[n++] = ':';
 		n += nfm_fmt_u64(d + n, side ? r->dst_port : r->src_port);
@@ -198,7 +200,12 @@ static void get_flow_id(const struct nfm_flow_record *r, const void *state NFM_U
 		n += 6;
 		n += nfm_fmt_u64(d + n, r->vlan_id);
 	}
-	d[n] = '\0';
+	return n;
+}
+
+static void get_flow_id(const struct nfm_flow_record *r, const void *state NFM_UNUSED, struct nfm_value *v)
+{
+	v->buf[nfm_flow_id_put(r, v->buf, NULL, NULL)] = '\0';
 	v_str(v, v->buf);
 }
 

@@ -170,6 +170,8 @@ size_t nfm_value_format(const struct nfm_value *v, int precision, char *buf, siz
 /* The same text for a plain value, written at d (room for NFM_VALUE_ROOM bytes, no
  * terminator); returns its length. The fast path of the text exporters. */
 size_t nfm_value_put(const struct nfm_value *v, int precision, char *d);
+/* The text of a double as nfm_value_put writes an NFM_V_F64 (not finite: 0). */
+size_t nfm_f64_put(char *d, double f, int precision);
 
 /* Short names used across outputs. */
 const char *nfm_proto_name(uint8_t l3, uint8_t ip_proto, char *buf, size_t cap);
@@ -178,6 +180,11 @@ const char *nfm_end_reason_name(unsigned reason);
 /* Address to text (IPv4 dotted, IPv6 RFC 5952). nfm_addr_put writes it at d (room for
  * 48 bytes, no terminator) and returns its length (0 for an l3 without addresses). */
 size_t nfm_addr_put(char *d, uint8_t l3, const uint8_t addr[16]);
+/* The flow_id text of r at d (room for 144 bytes: at most 2 * (1 + 45 + 1 + 6) + 5 + 1 + 6
+ * + 11, no terminator); returns its length. addr_at / addr_len (may be NULL) receive
+ * where each address's text lies in it (source, destination). */
+size_t nfm_flow_id_put(const struct nfm_flow_record *r, char *d, size_t addr_at[2],
+		       size_t addr_len[2]);
 /* TCP flag names in FIN|SYN|RST|PSH|ACK|URG|ECE|CWR order at d (room for 32 bytes, no
  * terminator); returns the length. */
 size_t nfm_tcp_flags_put(char *d, unsigned flags);

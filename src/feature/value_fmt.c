@@ -52,6 +52,22 @@ __attribute__((noinline)) static size_t put_f64_slow(char *d, double f, int prec
 	return n;
 }
 
+size_t nfm_f64_put(char *d, double f, int precision)
+{
+	if (!isfinite(f))
+		f = 0.0;
+	if (precision < 0)
+		precision = 0;
+	if (precision > 17)
+		precision = 17;
+	if (f == 0.0) { /* most rates and gaps of short flows; -0.0 prints as 0 too */
+		memcpy(d, "0.00000000000000000", 19);
+		return precision ? 2 + (size_t)precision : 1;
+	}
+	size_t n = nfm_fmt_fixed(d, f, precision);
+	return n ? n : put_f64_slow(d, f, precision);
+}
+
 size_t nfm_value_put(const struct nfm_value *v, int precision, char *d)
 {
 	switch (v->type) {
@@ -59,19 +75,8 @@ size_t nfm_value_put(const struct nfm_value *v, int precision, char *d)
 		return nfm_fmt_u64(d, v->u);
 	case NFM_V_I64:
 		return put_i64(d, v->i);
-	case NFM_V_F64: {
-		double f = isfinite(v->f) ? v->f : 0.0;
-		if (precision < 0)
-			precision = 0;
-		if (precision > 17)
-			precision = 17;
-		if (f == 0.0) { /* most rates and gaps of short flows; -0.0 prints as 0 too */
-			memcpy(d, "0.00000000000000000", 19);
-			return precision ? 2 + (size_t)precision : 1;
-		}
-		size_t n = nfm_fmt_fixed(d, f, precision);
-		return n ? n : put_f64_slow(d, f, precision);
-	}
+	case NFM_V_F64:
+		return nfm_f64_put(d, v->f, precision);
 	case NFM_V_BOOL:
 		if (v->b) {
 			memcpy(d, "True", 4);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "decode/decode.h"
+#include "export/csv_base.h"
 #include "export/exporter.h"
 #include "feature/columns_doc.h"
 #include "feature/modules.h"
@@ -1126,6 +1127,110 @@ NFM_TEST(test_csv_fast_paths)
 	rm_tree(dir);
 }
 
+/* A value that is often small, sometimes zero, sometimes huge. */
+static uint64_t rnd_count(uint64_t *st)
+{
+	uint64_t r = rnd(st);
+	switch (r & 7) {
+	case 0: return 0;
+	case 1: return 1;
+	case 2: return r >> 62;
+	case 3: return r >> 3;                 /* up to 2^61 */
+	default: return (r >> 8) % 100000;
+	}
+}
+
+/* The default columns are written by the one-pass row writer (csv_base.c); the same
+ * columns under their own names explicitly go through the generic encoder. Random
+ * records of every address family, protocol, VLAN, count and time shape must come out
+ * byte for byte the same from both. */
+NFM_TEST(test_csv_base_row_vs_generic)
+{
+	char dir[512];
+	make_tmpdir(dir, sizeof dir);
+	CHECK(dir[0]);
+	if (!dir[0])
+		return;
+	struct nfm_columns fast = { 0 }, slow = { 0 };
+	CHECK_EQ_U(nfm_columns_select(&fast, NFM_SET_BASE, NULL), 0);
+	for (size_t i = 0; i < fast.n; i++)
+		CHECK_EQ_U(nfm_columns_add_named(&slow, fast.f[i], SIZE_MAX, fast.f[i]->name), 0);
+	CHECK(nfm_csv_base_matches(&fast));
+	CHECK(!nfm_csv_base_matches(&slow));
+	enum { N = 20000 };
+	struct nfm_flow_record *r = calloc(N, sizeof *r);
+	CHECK(r != NULL);
+	if (!r)
+		return;
+	static const uint8_t l3s[] = { NFM_L3_IPV4, NFM_L3_IPV4, NFM_L3_IPV6, NFM_L3_ARP, NFM_L3_NONE };
+	static const uint8_t protos[] = { NFM_IPPROTO_TCP, NFM_IPPROTO_TCP, NFM_IPPROTO_UDP,
+					  NFM_IPPROTO_ICMP, NFM_IPPROTO_ICMPV6, NFM_IPPROTO_SCTP, 47, 0 };
+	uint64_t st = 0xba5e0f1a;
+	for (size_t i = 0; i < N; i++) {
+		uint64_t x = rnd(&st), y = rnd(&st), z = rnd(&st);
+		r[i].l3 = l3s[x % sizeof l3s];
+		r[i].ip_proto = protos[(x >> 8) % sizeof protos];
+		r[i].has_vlan = (x >> 16) % 5 == 0;
+		r[i].vlan_id = (uint16_t)(y % 4096);
+		r[i].src_port = (uint16_t)(y >> 16);
+		r[i].dst_port = (y >> 40) & 1 ? 443 : (uint16_t)(y >> 32);
+		memcpy(r[i].src, &y, 8);
+		memcpy(r[i].src + 8, &z, 8);
+		memcpy(r[i].dst, &z, 8);
+		if ((x >> 20) & 1) /* runs of zero groups */
+			memset(r[i].dst + 2, 0, (x >> 21) % 14);
+		r[i].first_ns = 1700000000000000000ULL + rnd(&st) % 400000000000000000ULL;
+		switch ((x >> 24) & 3) {
+		case 0: r[i].last_ns = r[i].first_ns; break;
+		case 1: r[i].last_ns = r[i].first_ns + rnd(&st) % 1000000000u; break; /* same second or next */
+		case 2: r[i].last_ns = r[i].first_ns + rnd(&st) % 100000000000000ULL; break;
+		default: r[i].last_ns = r[i].first_ns - rnd(&st) % 1000000u; break; /* backwards */
+		}
+		r[i].pkts[0] = rnd_count(&st);
+		r[i].pkts[1] = rnd_count(&st);
+		r[i].bytes[0] = rnd_count(&st);
+		r[i].bytes[1] = rnd_count(&st);
+		r[i].payload[0] = rnd_count(&st);
+		r[i].payload[1] = rnd_count(&st);
+		r[i].min_len = (uint32_t)rnd_count(&st);
+		r[i].max_len = (uint32_t)rnd_count(&st);
+		r[i].iat_sum_ns = rnd_count(&st);
+		r[i].iat_min_ns = rnd_count(&st);
+		r[i].iat_max_ns = rnd_count(&st);
+		r[i].tcp_flags = (uint8_t)(z >> 8);
+		r[i].conn_state = (uint8_t)((z >> 16) % (NFM_CONN_STATE_COUNT + 1));
+		r[i].syn_count = (uint32_t)rnd_count(&st);
+		r[i].fin_count = (uint32_t)rnd_count(&st);
+		r[i].rst_count = (uint32_t)rnd_count(&st);
+		r[i].ack_count = (uint32_t)rnd_count(&st);
+		r[i].seq = i + 1;
+	}
+	size_t flen = 0, slen = 0;
+	char *f = export_to(dir, "fast.csv", "csv", &fast, r, N, &flen);
+	char *g = export_to(dir, "slow.csv", "csv", &slow, r, N, &slen);
+	CHECK(f != NULL && g != NULL);
+	if (f && g) {
+		CHECK_EQ_U(flen, slen);
+		size_t k = 0;
+		while (k < flen && k < slen && f[k] == g[k])
+			k++;
+		if (k < flen || k < slen) {
+			size_t line = k;
+			while (line > 0 && f[line - 1] != '\n')
+				line--;
+			fprintf(stderr, "  first difference at byte %zu:\n  fast: %.300s\n  slow: %.300s\n", k,
+				f + line, g + line);
+		}
+		CHECK(flen == slen && memcmp(f, g, flen) == 0);
+	}
+	free(f);
+	free(g);
+	free(r);
+	nfm_columns_free(&fast);
+	nfm_columns_free(&slow);
+	rm_tree(dir);
+}
+
 NFM_TEST(test_csv)
 {
 	char dir[512];
@@ -1729,6 +1834,7 @@ NFM_TEST_MAIN_BEGIN()
 	RUN(test_format_flow_id_and_truncation);
 	RUN(test_formats);
 	RUN(test_csv_fast_paths);
+	RUN(test_csv_base_row_vs_generic);
 	RUN(test_csv);
 	RUN(test_json);
 	RUN(test_xlsx);
