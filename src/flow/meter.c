@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "flow/frag.h"
+#include "flow/key.h"
 #include "flow/table.h"
 #include "flow/tcp_state.h"
 #include "util/err.h"
@@ -33,6 +34,10 @@ struct nfm_meter {
 	struct list lists[LIST_COUNT + 1]; /* the expiry lists, then LIST_MARK */
 	uint32_t warmed[LIST_COUNT];  /* the list heads whose expiry was last prefetched */
 	uint64_t marks;             /* entries that are continuation marks, not flows */
+	int ended;                  /* the end of input is being written (drain_oldest) */
+	uint64_t drained;           /* entries written by drain_oldest (still in the table) */
+	uint32_t ahead;             /* drain_oldest's prefetch, ahead_by places down */
+	unsigned ahead_by;
 	struct nfm_frag_table *frags;
 	uint64_t now;
 	int have_now;
@@ -87,6 +92,7 @@ struct nfm_meter *nfm_meter_new(const struct nfm_meter_config *cfg, nfm_flow_sin
 		m->lists[l].head = m->lists[l].tail = NFM_FLOW_NONE;
 	for (int l = 0; l < LIST_COUNT; l++)
 		m->warmed[l] = NFM_FLOW_NONE;
+	m->ahead = NFM_FLOW_NONE;
 	return m;
 }
 
@@ -111,7 +117,7 @@ const struct nfm_counters *nfm_meter_counters(const struct nfm_meter *m) { retur
 /* Flows held: the table's entries but the continuation marks. */
 static uint64_t flows_held(const struct nfm_meter *m)
 {
-	return nfm_flow_table_count(m->table) - m->marks;
+	return nfm_flow_table_count(m->table) - m->marks - m->drained;
 }
 
 uint64_t nfm_meter_active_flows(const struct nfm_meter *m) { return flows_held(m); }
@@ -196,21 +202,12 @@ static int take_mark(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_p
 	return fwd_is_a;
 }
 
-/* Writes the flow and frees its slot (or makes it a mark). A finished TCP flow keeps its
- * close/reset reason. A mark is dropped without a record. */
-static int expire(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason reason)
+/* Writes flow f, ended for reason (a finished TCP flow keeps its close/reset reason):
+ * counters, its record to the sink, the modules' finish and release hooks. Returns the
+ * sink's value. */
+static int write_flow(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason reason)
 {
-	if (f->finished == NFM_FLOW_CONTINUED) {
-		drop_mark(m, f);
-		return m->stop_rc;
-	}
-	int mark = continues(f, reason);
-	if (!mark) /* a mark keeps its place on the idle list */
-		list_unlink(m, LIST_LRU, f);
-	list_unlink(m, LIST_AGE, f);
-	if (f->finished)
-		list_unlink(m, LIST_FIN, f);
-	else
+	if (!f->finished)
 		f->end_reason = (uint8_t)reason;
 	if (f->key.l3 != NFM_L3_ARP && f->key.proto == NFM_IPPROTO_TCP)
 		f->conn_state = nfm_tcp_final_state(f);
@@ -231,6 +228,24 @@ static int expire(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason r
 	for (size_t i = 0; i < m->layout.n; i++)
 		if (m->layout.mod[i]->release)
 			m->layout.mod[i]->release(nfm_flow_modules(f) + m->layout.off[i]);
+	return rc;
+}
+
+/* Writes the flow and frees its slot (or makes it a mark). A finished TCP flow keeps its
+ * close/reset reason. A mark is dropped without a record. */
+static int expire(struct nfm_meter *m, struct nfm_flow *f, enum nfm_end_reason reason)
+{
+	if (f->finished == NFM_FLOW_CONTINUED) {
+		drop_mark(m, f);
+		return m->stop_rc;
+	}
+	int mark = continues(f, reason);
+	if (!mark) /* a mark keeps its place on the idle list */
+		list_unlink(m, LIST_LRU, f);
+	list_unlink(m, LIST_AGE, f);
+	if (f->finished)
+		list_unlink(m, LIST_FIN, f);
+	int rc = write_flow(m, f, reason);
 	if (mark) {
 		/* A mark's born_time is its deadline: the idle timeout after the flow's last
 		 * packet, or without one (cic) the active timeout after it, so that marks of
@@ -348,24 +363,6 @@ static int advance_time(struct nfm_meter *m, uint64_t ts, uint64_t clock)
 
 /* ---- packets ---- */
 
-static unsigned proto_class(const struct nfm_packet *p, uint16_t sport, uint16_t dport)
-{
-	unsigned cls;
-	if (p->l3 == NFM_L3_ARP)
-		return NFM_PROTO_ARP;
-	switch (p->ip_proto) {
-	case NFM_IPPROTO_TCP: cls = NFM_PROTO_TCP; break;
-	case NFM_IPPROTO_UDP: cls = NFM_PROTO_UDP; break;
-	case NFM_IPPROTO_ICMP:
-	case NFM_IPPROTO_ICMPV6: return NFM_PROTO_ICMP;
-	default: return NFM_PROTO_OTHER;
-	}
-	if (sport == 53 || dport == 53 || sport == 5353 || dport == 5353 || sport == 5355 ||
-	    dport == 5355)
-		cls |= NFM_PROTO_DNS;
-	return cls;
-}
-
 /* fwd_is_a: the orientation of the flow this one continues (a mark), or -1. */
 static void flow_init(struct nfm_meter *m, struct nfm_flow *f, const struct nfm_packet *p,
 		      int src_is_a, int fwd_is_a)
@@ -423,27 +420,6 @@ static void modules_packet(struct nfm_meter *m, struct nfm_flow *f, const struct
 	}
 }
 
-/* Ports of a packet for the flow key: transport ports, the ICMP echo identifier in both,
- * or ICMP type and code. */
-static void packet_ports(const struct nfm_packet *p, uint16_t *sport, uint16_t *dport)
-{
-	*sport = *dport = 0;
-	if (p->flags & NFM_PKT_HAS_PORTS) {
-		*sport = p->sport;
-		*dport = p->dport;
-	} else if (p->l3 != NFM_L3_ARP &&
-		   (p->ip_proto == NFM_IPPROTO_ICMP || p->ip_proto == NFM_IPPROTO_ICMPV6)) {
-		/* Echo request and reply share a flow keyed by the identifier; other ICMP
-		 * messages key on type and code. */
-		if (p->flags & NFM_PKT_ICMP_ECHO) {
-			*sport = *dport = p->icmp_id;
-		} else {
-			*sport = p->icmp_type;
-			*dport = p->icmp_code;
-		}
-	}
-}
-
 /* A packet's key, computed ahead of its turn so its table slot can be prefetched. */
 struct prepared {
 	struct nfm_flow_key key;
@@ -455,29 +431,8 @@ struct prepared {
 static void packet_key(const struct nfm_meter *m, const struct nfm_packet *p, uint16_t sport,
 		       uint16_t dport, struct prepared *out)
 {
-	struct nfm_flow_key *k = &out->key;
-	memset(k, 0, sizeof *k);
-	int c = memcmp(p->src, p->dst, 16);
-	int src_is_a = c < 0 || (c == 0 && sport <= dport);
-	if (src_is_a) {
-		memcpy(k->a, p->src, 16);
-		memcpy(k->b, p->dst, 16);
-		k->port_a = sport;
-		k->port_b = dport;
-	} else {
-		memcpy(k->a, p->dst, 16);
-		memcpy(k->b, p->src, 16);
-		k->port_a = dport;
-		k->port_b = sport;
-	}
-	k->l3 = p->l3;
-	k->proto = p->ip_proto;
-	if (p->flags & NFM_PKT_VLAN) {
-		k->has_vlan = 1;
-		k->vlan = p->vlan_id;
-	}
-	out->src_is_a = src_is_a;
-	out->hash = nfm_flow_key_hash(m->table, k);
+	out->src_is_a = nfm_flow_key_of(p, sport, dport, &out->key);
+	out->hash = nfm_flow_key_hash(m->table, &out->key);
 	out->valid = 1;
 }
 
@@ -507,7 +462,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 {
 	uint16_t sport, dport;
 	int is_tcp = p->l3 != NFM_L3_ARP && p->ip_proto == NFM_IPPROTO_TCP;
-	packet_ports(p, &sport, &dport);
+	nfm_packet_ports(p, &sport, &dport);
 	struct nfm_frag_waiting waiting;
 	waiting.n = 0;
 	struct nfm_packet fixed;
@@ -517,7 +472,7 @@ static int meter_decoded(struct nfm_meter *m, const struct nfm_packet *p,
 			     &waiting) == NFM_FRAG_HELD)
 		return 0;
 
-	if (!(proto_class(p, sport, dport) & m->cfg.protocols)) {
+	if (!(nfm_proto_class(p, sport, dport) & m->cfg.protocols)) {
 		m->c.filtered++;
 		return waiting.n ? frag_replay(m, p, &waiting) : 0;
 	}
@@ -637,6 +592,8 @@ static int meter_packet(struct nfm_meter *m, const struct nfm_packet *p, const s
 {
 	if (m->stop_rc)
 		return m->stop_rc;
+	if (m->ended) /* nothing can be looked up after drain_oldest */
+		return m->stop_rc = NFM_ERR_INVALID;
 	m->c.packets++;
 	m->c.wire_bytes += p->wire_len;
 	m->c.decode_status[NFM_DECODE_OK]++;
@@ -669,7 +626,7 @@ static void prepare(struct nfm_meter *m, const struct nfm_packet *p, struct prep
 	if ((p->flags & NFM_PKT_FRAGMENT) && !(p->flags & NFM_PKT_FRAG_FIRST))
 		return;
 	uint16_t sport, dport;
-	packet_ports(p, &sport, &dport);
+	nfm_packet_ports(p, &sport, &dport);
 	packet_key(m, p, sport, dport, out);
 	nfm_flow_table_prefetch_slot(m->table, out->hash);
 }
@@ -702,6 +659,8 @@ int nfm_meter_frame(struct nfm_meter *m, const uint8_t *data, uint32_t cap_len,
 {
 	if (m->stop_rc)
 		return m->stop_rc;
+	if (m->ended)
+		return m->stop_rc = NFM_ERR_INVALID;
 	struct nfm_packet p;
 	p.ts_ns = ts_ns;
 	p.wire_len = wire_len;
@@ -725,12 +684,50 @@ void nfm_meter_flush_fragments(struct nfm_meter *m)
 	nfm_frag_flush(m->frags, &m->c);
 }
 
+/* The end of input: every flow is written in creation order and nothing is looked up
+ * again, so an entry only leaves the creation list; the index, the other lists and the
+ * free list stay as they are (the table goes as a whole), which spares their cache
+ * misses on many open flows, and the entries a few places down the list are fetched
+ * ahead. From the first call on, the meter takes no packet and no tick. */
+#define DRAIN_AHEAD 8u
+static int drain_oldest(struct nfm_meter *m)
+{
+	struct nfm_flow *f = head_of(m, LIST_AGE);
+	if (!f)
+		return m->stop_rc;
+	m->ended = 1;
+	uint32_t next = f->link_next[LIST_AGE];
+	m->lists[LIST_AGE].head = next;
+	if (next == NFM_FLOW_NONE)
+		m->lists[LIST_AGE].tail = NFM_FLOW_NONE;
+	else
+		nfm_flow_table_at(m->table, next)->link_prev[LIST_AGE] = NFM_FLOW_NONE;
+	if (m->ahead == NFM_FLOW_NONE || m->ahead == f->self || m->ahead_by == 0) {
+		m->ahead = next;
+		m->ahead_by = 0;
+	} else {
+		m->ahead_by--;
+	}
+	while (m->ahead != NFM_FLOW_NONE && m->ahead_by < DRAIN_AHEAD) {
+		uint32_t a = nfm_flow_table_at(m->table, m->ahead)->link_next[LIST_AGE];
+		if (a == NFM_FLOW_NONE)
+			break;
+		m->ahead = a;
+		m->ahead_by++;
+		nfm_flow_table_prefetch_unlink(m->table, nfm_flow_table_at(m->table, a), 0);
+	}
+	m->drained++;
+	int rc = write_flow(m, f, NFM_END_EOF);
+	if (rc && !m->stop_rc)
+		m->stop_rc = rc;
+	return m->stop_rc;
+}
+
 int nfm_meter_finish(struct nfm_meter *m)
 {
-	struct nfm_flow *f;
 	nfm_meter_flush_fragments(m);
-	while ((f = head_of(m, LIST_AGE)))
-		if (expire(m, f, NFM_END_EOF))
+	while (head_of(m, LIST_AGE))
+		if (drain_oldest(m))
 			break;
 	return m->stop_rc;
 }
@@ -738,6 +735,8 @@ int nfm_meter_finish(struct nfm_meter *m)
 int nfm_meter_cut(struct nfm_meter *m)
 {
 	struct nfm_flow *f;
+	if (m->ended)
+		return m->stop_rc;
 	while ((f = head_of(m, LIST_AGE)))
 		if (expire(m, f, NFM_END_SLICE))
 			break;
@@ -746,7 +745,7 @@ int nfm_meter_cut(struct nfm_meter *m)
 
 int nfm_meter_tick(struct nfm_meter *m, uint64_t now_ns)
 {
-	if (m->stop_rc)
+	if (m->stop_rc || m->ended)
 		return m->stop_rc;
 	if (!m->have_now) {
 		m->have_now = 1;
@@ -768,6 +767,5 @@ int nfm_meter_oldest_seq(const struct nfm_meter *m, uint64_t *seq)
 
 int nfm_meter_expire_oldest(struct nfm_meter *m)
 {
-	struct nfm_flow *f = head_of(m, LIST_AGE);
-	return f ? expire(m, f, NFM_END_EOF) : 0;
+	return drain_oldest(m);
 }

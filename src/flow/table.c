@@ -260,6 +260,8 @@ void nfm_flow_table_prefetch_unlink(const struct nfm_flow_table *t, const struct
 				    int nlists)
 {
 	__builtin_prefetch(&t->cur.slots[f->hash & t->cur.mask], 1);
+	for (size_t off = 0; off < NFM_FLOW_CORE_SIZE; off += 64) /* its record is copied */
+		__builtin_prefetch((const char *)f + off);
 	for (int l = 0; l < nlists; l++) {
 		if (f->link_prev[l] != NFM_FLOW_NONE)
 			__builtin_prefetch(&nfm_flow_table_at(t, f->link_prev[l])->link_next[l], 1);
@@ -458,7 +460,14 @@ void nfm_flow_record_of(const struct nfm_flow *f, struct nfm_flow_record *r)
 	const struct nfm_flow_key *k = &f->key;
 	const struct nfm_flow_stats *st = &f->st;
 	int a = f->fwd_is_a;
-	memset(r, 0, sizeof *r); /* padding too: records compare as bytes in tests */
+	/* Padding too: records compare as bytes in tests. In pieces of 64 bytes: gcc
+	 * zeroes a larger block with rep stosq, whose start-up was half of this function's
+	 * time on captures of many short flows. */
+	_Static_assert(sizeof *r > 192 && sizeof *r <= 256, "four pieces");
+	memset(r, 0, 64);
+	memset((char *)r + 64, 0, 64);
+	memset((char *)r + 128, 0, 64);
+	memset((char *)r + 192, 0, sizeof *r - 192);
 	r->l3 = k->l3;
 	r->ip_proto = k->proto;
 	r->has_vlan = k->has_vlan;

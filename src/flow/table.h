@@ -111,8 +111,8 @@ void nfm_flow_table_prefetch_entry(const struct nfm_flow_table *t, uint64_t hash
  * the entry to the tail of that list will write. */
 void nfm_flow_table_prefetch_links(const struct nfm_flow_table *t, uint64_t hash, int list);
 
-/* And for removing entry f and unlinking it from expiry lists 0 .. nlists-1: its slot in
- * the index and its neighbours' links. */
+/* And for writing entry f, removing it and unlinking it from expiry lists 0 .. nlists-1:
+ * the rest of its engine part, its slot in the index and its neighbours' links. */
 void nfm_flow_table_prefetch_unlink(const struct nfm_flow_table *t, const struct nfm_flow *f,
 				    int nlists);
 

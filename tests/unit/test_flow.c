@@ -199,6 +199,36 @@ NFM_TEST(synack_first_makes_receiver_initiator)
 	nfm_meter_free(m);
 }
 
+/* The end of input writes every open flow in creation order, whatever the lists say,
+ * and the meter then takes nothing more: a late packet or tick writes no flow twice. */
+NFM_TEST(finish_writes_in_creation_order_then_refuses)
+{
+	struct collected c;
+	struct nfm_meter *m = meter(&c, NULL);
+	enum { K = 40 };
+	for (int i = 0; i < K; i++) { /* each answer touches an earlier flow again */
+		struct nfm_packet a = tcp_pkt(S(1) + (uint64_t)i, 0, NFM_TCP_SYN, 1, 0, 0);
+		a.sport = (uint16_t)(1000 + i);
+		nfm_meter_packet(m, &a);
+		struct nfm_packet b = tcp_pkt(S(1) + (uint64_t)i, 1, NFM_TCP_SYN | NFM_TCP_ACK, 1, 2, 0);
+		b.dport = (uint16_t)(1000 + (i * 7) % (i + 1));
+		nfm_meter_packet(m, &b);
+	}
+	uint64_t created = nfm_meter_counters(m)->flows_created;
+	CHECK_EQ_U(nfm_meter_finish(m), 0);
+	CHECK(created >= K && created <= MAXREC);
+	CHECK_EQ_U(c.total, created);
+	for (size_t i = 1; i < c.n; i++)
+		CHECK(c.r[i - 1].seq < c.r[i].seq);
+	CHECK_EQ_U(nfm_meter_active_flows(m), 0);
+	struct nfm_packet late = tcp_pkt(S(9), 0, NFM_TCP_ACK, 1, 0, 0);
+	CHECK(nfm_meter_packet(m, &late) != 0);
+	CHECK_EQ_U(nfm_meter_tick(m, S(1000)), nfm_meter_packet(m, &late));
+	CHECK_EQ_U(c.total, created);
+	CHECK_EQ_U(nfm_meter_counters(m)->flows_written, created);
+	nfm_meter_free(m);
+}
+
 NFM_TEST(tcp_states)
 {
 	struct collected c;
@@ -657,6 +687,7 @@ NFM_TEST_MAIN_BEGIN()
 RUN(table_insert_find_remove_through_growth);
 RUN(tcp_full_connection_closed);
 RUN(synack_first_makes_receiver_initiator);
+RUN(finish_writes_in_creation_order_then_refuses);
 RUN(tcp_states);
 RUN(reset_after_established_and_stray_packets_join);
 RUN(new_syn_after_close_starts_new_flow);
