@@ -151,12 +151,13 @@ def flow_key(v, proto, vlan, src, sport, dst, dport):
 
 # ---------------------------------------------------------------- tshark side
 
-def run_tshark(path):
+def run_tshark(path, fields=None):
+    """tshark's packets of path, one line of fields (FIELDS unless given) per frame."""
     cmd = ["tshark", "-n", "-r", path,
            "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
            "-o", "tcp.desegment_tcp_streams:FALSE", "-o", "tcp.analyze_sequence_numbers:FALSE",
            "-T", "fields", "-E", "separator=/t", "-E", "aggregator=|", "-E", "occurrence=a"]
-    for f in FIELDS:
+    for f in fields or FIELDS:
         cmd += ["-e", f]
     return subprocess.run(cmd, capture_output=True, text=True, errors="replace",
                           env=dict(os.environ, LC_ALL="C"))
@@ -610,6 +611,24 @@ def check(args):
     return name, "pass" if ok else "fail", lines, len(keys) - len(bad), len(keys)
 
 
+def corpus_names(manifest):
+    """The captures of the corpus to check: all of MANIFEST.tsv but corrupt/ (said so),
+    narrowed to names containing NFM_ONLY when it is set."""
+    with open(manifest, newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    only = os.environ.get("NFM_ONLY", "")
+    names = []
+    for row in rows:
+        name = row["file"]
+        if only and only not in name:
+            continue
+        if name.startswith("corrupt/"):
+            print(f"{name}: skipped: damaged on purpose (corrupt/)")
+            continue
+        names.append(name)
+    return names
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.environ.get("NFM_SHARED") or os.path.join(here, "..", "..", "..", "shared")
@@ -624,18 +643,7 @@ def main():
         print("skipped: tshark is not installed")
         print("0 passed, 0 failed")
         return 0
-    with open(manifest, newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
-    only = os.environ.get("NFM_ONLY", "")
-    names = []
-    for row in rows:
-        name = row["file"]
-        if only and only not in name:
-            continue
-        if name.startswith("corrupt/"):
-            print(f"{name}: skipped: damaged on purpose (corrupt/)")
-            continue
-        names.append(name)
+    names = corpus_names(manifest)
     if not os.access(prog, os.X_OK):
         print(f"FAIL: {prog} is not built")
         print("0 passed, 1 failed")

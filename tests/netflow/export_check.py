@@ -22,6 +22,8 @@ exported. Any other key on either side fails the check, so a new difference show
 Prints one line and exits 0 when equal, 1 otherwise."""
 import collections, json, sys
 
+import nfpcapd_compare
+
 CORE = ['first', 'last', 'in_packets', 'in_bytes', 'proto', 'tcp_flags', 'icmp_type',
         'icmp_code', 'src_port', 'dst_port', 'src_tos', 'src4_addr', 'dst4_addr',
         'src6_addr', 'dst6_addr']
@@ -46,13 +48,7 @@ def core(r):
     return tuple(r.get(k) for k in CORE)
 
 
-def endpoints(r):
-    if 'icmp_type' in r:
-        sp, dp = 0, r['icmp_type'] * 256 + r['icmp_code']
-    else:
-        sp, dp = r['src_port'], r['dst_port']
-    return (r.get('src4_addr', r.get('src6_addr')), r.get('dst4_addr', r.get('dst6_addr')),
-            r['proto'], sp, dp)
+endpoints = nfpcapd_compare.key  # (src, dst, proto, sport, dport) of an nfdump record
 
 
 def reverse(k):

@@ -87,18 +87,10 @@ TEXT = {"Flow ID", "Source IP", "Destination IP", "Timestamp", "Label"}
 # ---------------------------------------------------------------- packets from tshark
 
 def run_tshark(path):
-    cmd = ["tshark", "-n", "-r", path,
-           "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
-           "-o", "tcp.desegment_tcp_streams:FALSE", "-o", "tcp.analyze_sequence_numbers:FALSE",
-           "-T", "fields", "-E", "separator=/t", "-E", "aggregator=|", "-E", "occurrence=a"]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    return subprocess.run(cmd, capture_output=True, text=True, errors="replace",
-                          env=dict(os.environ, LC_ALL="C"))
+    return td.run_tshark(path, FIELDS)
 
 
-def num(s):
-    return int(s, 0) if s else 0
+num = td.num
 
 
 def values(f, name):

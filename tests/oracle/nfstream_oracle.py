@@ -82,14 +82,7 @@ EXPIRATION = {"idle": 0, "eof": 0, "active": 1, "tcp": -1}
 
 
 def run_tshark(path):
-    cmd = ["tshark", "-n", "-r", path,
-           "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
-           "-o", "tcp.desegment_tcp_streams:FALSE", "-o", "tcp.analyze_sequence_numbers:FALSE",
-           "-T", "fields", "-E", "separator=/t", "-E", "aggregator=|", "-E", "occurrence=a"]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    return subprocess.run(cmd, capture_output=True, text=True, errors="replace",
-                          env=dict(os.environ, LC_ALL="C"))
+    return td.run_tshark(path, FIELDS)
 
 
 def tunnel_id(toks, l4pos):

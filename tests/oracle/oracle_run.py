@@ -2,10 +2,13 @@
 the program under test and tshark (skipping with a message when one is missing), and run
 the check over every capture of the corpus but corrupt/, two at a time."""
 import concurrent.futures
-import csv
 import os
 import shutil
+import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus"))
+import tshark_diff as td  # noqa: E402  (the corpus list)
 
 
 def setup(here, have_pandas):
@@ -29,19 +32,7 @@ def setup(here, have_pandas):
         print(f"FAIL: {prog} is not built")
         print("0 passed, 1 failed")
         return 1
-    with open(manifest, newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
-    only = os.environ.get("NFM_ONLY", "")
-    names = []
-    for row in rows:
-        name = row["file"]
-        if only and only not in name:
-            continue
-        if name.startswith("corrupt/"):
-            print(f"{name}: skipped: damaged on purpose (corrupt/)")
-            continue
-        names.append(name)
-    return pcaps, prog, names
+    return pcaps, prog, td.corpus_names(manifest)
 
 
 def results(pcaps, prog, names, check):
