@@ -3,7 +3,8 @@
 # 100,000 flows is converted with -of nfdump and exported in the same run; nfcapd's
 # files, read back with nfdump -o json, must hold exactly our records (export_check.py
 # says which keys and why), and the report must count what was sent. Also an RFC 5103
-# biflow export (nfcapd's out_packets / out_bytes), an export to a port where nothing
+# biflow export (nfcapd's out_packets / out_bytes), the same on real captures of the
+# shared corpus when it is there, an export to a port where nothing
 # listens (the run finishes, the report counts the records not sent, one warning), and
 # the option checks. Skips when nfcapd/nfdump are absent.
 . "$(dirname "$0")/../lib/preamble.sh"
@@ -128,6 +129,28 @@ cap=$work/small.pcap
 export_run jumbo uni ipfix --export-mtu 8900 --export-domain 7 --export-rate 200000
 if grep -q "Observation domain 7 from: 127.0.0.1" "$work/jumbo/nfcapd.log"; then ok; else
 	bad "jumbo: nfcapd did not see domain 7"; head -n 5 "$work/jumbo/nfcapd.log"
+fi
+
+# 4b. Real captures of the shared corpus (IPv4 and IPv6, ICMPv6, VLAN tags, many
+# protocols), IPFIX, NetFlow v9 and biflows: every record arrives as nfdump reads it.
+real=(large/many-protocols.pcap large/1kxun.pcap ipv6/icmpv6.pcap encap_vlan/VlanPackets.pcap
+      linktype_raw/four_ipv6_http_streams.pcap)
+if [ -f "$CORPUS/MANIFEST.tsv" ]; then
+	for name in "${real[@]}"; do
+		cap=$CORPUS/$name
+		if [ ! -f "$cap" ]; then
+			bad "$name: listed here but not in the corpus"
+			continue
+		fi
+		tag=$(basename "$name" .pcap)
+		export_run "real-ipfix-$tag" uni ipfix
+		export_run "real-v9-$tag" uni netflow9
+		# (biflows where there is a reverse direction: the check wants reverse counters)
+		[ "$name" = ipv6/icmpv6.pcap ] ||
+			export_run "real-biflow-$tag" biflow ipfix --export-biflow
+	done
+else
+	echo "skipped: real captures: no shared corpus at $CORPUS"
 fi
 
 # 5. Nothing listens: the run still finishes, the records not sent are counted, and one
